@@ -1,0 +1,76 @@
+"""
+Snapshots: a registry plus everything prepared from it for serving.
+
+A snapshot is built completely before it is used and never changes
+afterwards. The web resources and the DNS authority read the current
+snapshot once per request from a L{SnapshotHolder}, so a reload that swaps
+the holder's snapshot can never give one request a mix of old and new data.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Optional
+
+import attrs
+
+from .registry import DomainEntry, Registry
+from .render.autoconfig import AutoconfigTemplate, prepareTemplate
+
+__all__ = ["Snapshot", "SnapshotHolder", "buildSnapshot"]
+
+
+@attrs.frozen
+class Snapshot:
+    """
+    An immutable view of one configuration, ready to answer requests.
+
+    @ivar registry: The validated registry.
+    @ivar generation: Counts the snapshots built by this process, from 1.
+    @ivar autoconfig: Prepared Autoconfig template of each domain.
+    """
+
+    registry: Registry
+    generation: int
+    autoconfig: Mapping[str, AutoconfigTemplate]
+
+    def lookup(self, domain: str) -> Optional[DomainEntry]:
+        """
+        Find a normalized domain in the registry.
+        """
+        return self.registry.domains.get(domain)
+
+
+def buildSnapshot(registry: Registry, generation: int) -> Snapshot:
+    """
+    Prepare every response that does not depend on the request.
+
+    Domains that share a provider object share one prepared template.
+    """
+    templates: dict[int, AutoconfigTemplate] = {}
+    autoconfig: dict[str, AutoconfigTemplate] = {}
+    for name, entry in registry.domains.items():
+        key = id(entry.provider)
+        template = templates.get(key)
+        if template is None:
+            template = templates[key] = prepareTemplate(entry.provider)
+        autoconfig[name] = template
+    return Snapshot(registry=registry, generation=generation, autoconfig=autoconfig)
+
+
+class SnapshotHolder:
+    """
+    The reference to the snapshot that serves requests now.
+
+    @ivar current: The snapshot in use. Replace it only from the reactor
+        thread, with L{swap}.
+    """
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.current = snapshot
+
+    def swap(self, snapshot: Snapshot) -> Snapshot:
+        """
+        Make C{snapshot} current and return the one it replaces.
+        """
+        previous, self.current = self.current, snapshot
+        return previous

@@ -1,0 +1,3 @@
+"""
+HTTP resources that adapt the renderers to twisted.web.
+"""

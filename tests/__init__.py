@@ -1,0 +1,3 @@
+"""
+Tests of mailfront, run with trial.
+"""

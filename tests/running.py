@@ -1,0 +1,151 @@
+"""
+Start the real C{twistd -n mailfront} as a child process on 127.0.0.1, for
+end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from typing import Optional, Sequence
+
+import attrs
+from twisted.trial.unittest import TestCase
+
+__all__ = ["ROOT", "EXAMPLE_CONFIG", "RunningService", "freePort", "startMailfront"]
+
+#: The repository root, so tests find the example configuration and the
+#: plugin however trial was started.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLE_CONFIG = os.path.join(ROOT, "examples", "config")
+
+#: Seconds a child process gets to open its listeners.
+START_TIMEOUT = 20.0
+
+
+def freePort(kind: int = socket.SOCK_STREAM) -> int:
+    """
+    Find a port on 127.0.0.1 that is free now.
+    """
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@attrs.define
+class RunningService:
+    """
+    A mailfront child process and where it listens.
+
+    @ivar certificatePath: The self-signed certificate it generated, to trust
+        in HTTPS clients.
+    """
+
+    process: subprocess.Popen[bytes]
+    httpPort: int
+    httpsPort: int
+    stateDirectory: str
+    logPath: str
+
+    @property
+    def certificatePath(self) -> str:
+        return os.path.join(self.stateDirectory, "self-signed.pem")
+
+    def log(self) -> str:
+        """
+        Read what the process has logged so far.
+        """
+        with open(self.logPath, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+
+def _waitForPort(port: int, process: subprocess.Popen[bytes], logPath: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            with open(logPath, encoding="utf-8", errors="replace") as f:
+                raise AssertionError(f"mailfront exited with {process.returncode}:\n{f.read()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"mailfront did not listen on port {port} within {START_TIMEOUT} s")
+
+
+def startMailfront(
+    testCase: TestCase,
+    config: str = EXAMPLE_CONFIG,
+    extraArguments: Sequence[str] = (),
+    waitPorts: Sequence[int] = (),
+    tac: Optional[str] = None,
+) -> RunningService:
+    """
+    Start C{twistd -n mailfront} with an HTTP and an HTTPS listener on
+    127.0.0.1 and wait until both accept connections.
+
+    The process is stopped when the test ends.
+
+    @param extraArguments: More mailfront options, such as DNS listeners.
+    @param waitPorts: More TCP ports to wait for.
+    @param tac: Run a copy of this C{.tac} file with C{twistd -ny} instead
+        of the plugin. The copy has the default endpoints (ports 8080 and
+        8443), configuration directory and state directory of the original
+        replaced by this test's.
+    """
+    httpPort, httpsPort = freePort(), freePort()
+    workDirectory = os.path.abspath(testCase.mktemp())
+    os.makedirs(workDirectory)
+    state = os.path.join(workDirectory, "state")
+    logPath = os.path.join(workDirectory, "twistd.log")
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = ROOT + os.pathsep + environment.get("PYTHONPATH", "")
+    if tac is None:
+        command = [
+            sys.executable, "-m", "twisted", "--nodaemon", "--pidfile=",
+            "mailfront",
+            "--config", config,
+            "--http", f"tcp:{httpPort}:interface=127.0.0.1",
+            "--https", f"tcp:{httpsPort}:interface=127.0.0.1",
+            "--state-dir", state,
+            *extraArguments,
+        ]
+    else:
+        with open(tac, encoding="utf-8") as f:
+            source = f.read()
+        for original, replacement in (
+            ("tcp:8080:", f"tcp:{httpPort}:"),
+            ("tcp:8443:", f"tcp:{httpsPort}:"),
+            ('"examples/config"', repr(config)),
+            ('"mailfront-state"', repr(state)),
+        ):
+            if original not in source:
+                raise AssertionError(f"{tac} no longer contains {original}")
+            source = source.replace(original, replacement)
+        copy = os.path.join(workDirectory, "mailfront.tac")
+        with open(copy, "w", encoding="utf-8") as f:
+            f.write(source)
+        command = [sys.executable, "-m", "twisted", "--nodaemon", "--pidfile=", "-y", copy]
+    with open(logPath, "wb") as logFile:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=environment, stdout=logFile, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+
+    def stop() -> None:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    testCase.addCleanup(stop)
+    for port in (httpPort, httpsPort, *waitPorts):
+        _waitForPort(port, process, logPath)
+    return RunningService(process, httpPort, httpsPort, state, logPath)
