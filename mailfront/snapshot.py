@@ -9,7 +9,7 @@ the holder's snapshot can never give one request a mix of old and new data.
 
 from __future__ import annotations
 
-from typing import Mapping, Optional
+from typing import Callable, Mapping, Optional
 
 import attrs
 
@@ -67,10 +67,24 @@ class SnapshotHolder:
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.current = snapshot
+        self._observers: list[Callable[[Snapshot, Snapshot], None]] = []
+
+    def addObserver(self, observer: Callable[[Snapshot, Snapshot], None]) -> None:
+        """
+        Call C{observer(previous, current)} after every L{swap}, for work
+        that follows a new configuration (DNS NOTIFY, certificate requests).
+
+        Observers run in the reactor thread, in the order they were added;
+        they must not raise.
+        """
+        self._observers.append(observer)
 
     def swap(self, snapshot: Snapshot) -> Snapshot:
         """
-        Make C{snapshot} current and return the one it replaces.
+        Make C{snapshot} current, tell the observers, and return the
+        snapshot it replaces.
         """
         previous, self.current = self.current, snapshot
+        for observer in self._observers:
+            observer(previous, snapshot)
         return previous
