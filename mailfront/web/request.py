@@ -5,7 +5,7 @@ Reading the parts of an HTTP request that discovery clients send.
 from __future__ import annotations
 
 from typing import Optional
-from urllib.parse import unquote
+from urllib.parse import unquote_to_bytes
 
 from twisted.web.iweb import IRequest
 
@@ -40,12 +40,14 @@ def queryParameter(request: IRequest, name: bytes) -> Optional[str]:
         key, _, value = pair.partition(b"=")
         if key.lower() != wanted:
             continue
-        try:
-            return unquote(value.decode("ascii"), errors="strict")
-        except UnicodeDecodeError:
-            raise BadRequest(
-                f"the {name.decode()} parameter is not valid percent-encoded UTF-8"
-            ) from None
+        # Unquoting the bytes is about twice as fast as urllib.parse.unquote
+        # on text, and every Autoconfig request has an escaped "@".
+        if value.isascii():
+            try:
+                return unquote_to_bytes(value).decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+        raise BadRequest(f"the {name.decode()} parameter is not valid percent-encoded UTF-8")
     return None
 
 

@@ -101,15 +101,26 @@ class MailfrontSite(Site):
         started = getattr(request, "startedAt", None)
         duration = None if started is None else self._clock.seconds() - started
         client = request.getClientAddress()
+        method = _text(request.method)
+        path = _text(request.path)
+        status = request.code
+        protocol = getattr(request, "protocolName", None)
+        domain = getattr(request, "mailDomain", None)
+        host = getattr(client, "host", None)
+        # The text observer formats an event's format string field by field
+        # through string.Formatter, which cost a tenth of the time per
+        # request with seven fields. The line is built here once, and the
+        # fields stay on the event for observers that read them.
         accessLog.info(
-            "{method} {path} {status} protocol={protocol} domain={domain} "
-            "client={client} duration={duration}",
-            method=_text(request.method),
-            path=_text(request.path),
-            status=request.code,
-            protocol=getattr(request, "protocolName", None),
-            domain=getattr(request, "mailDomain", None),
-            client=getattr(client, "host", None),
+            "{line}",
+            line=f"{method} {path} {status} protocol={protocol} domain={domain} "
+            f"client={host} duration={duration}",
+            method=method,
+            path=path,
+            status=status,
+            protocol=protocol,
+            domain=domain,
+            client=host,
             duration=duration,
         )
 
