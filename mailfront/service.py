@@ -25,6 +25,7 @@ from .snapshot import SnapshotHolder, buildSnapshot
 from .tls import KeyPair, ensureSelfSigned, loadKeyPair
 from .web import autoconfig
 from .web.root import MailfrontSite, RootResource
+from .workers import reusePortEndpoint, workerService
 
 __all__ = ["ServiceConfig", "makeMailfrontService", "buildSite", "DEFAULT_HTTP", "DEFAULT_HTTPS"]
 
@@ -47,6 +48,14 @@ class ServiceConfig:
     @ivar keyPair: The certificate for the HTTPS listeners, or C{None} to use
         a self-signed one generated in C{stateDirectory}.
     @ivar stateDirectory: Where mailfront keeps files it makes itself.
+    @ivar workers: Processes serving the HTTP and HTTPS listeners together;
+        see L{mailfront.workers}. Listeners that workers cannot share (such
+        as UDP) belong in worker 0 only, where C{workerIndex} is 0.
+    @ivar workerIndex: This process's number among the workers, from 0.
+    @ivar workerArguments: The C{twistd mailfront} options that worker 0
+        passes on to the workers it starts.
+    @ivar logFile: twistd's log file, or C{None} for standard output; the
+        other workers log beside it.
     """
 
     configDirectory: str = DEFAULT_CONFIG
@@ -54,6 +63,10 @@ class ServiceConfig:
     https: Sequence[str] = (DEFAULT_HTTPS,)
     keyPair: Optional[KeyPair] = None
     stateDirectory: str = DEFAULT_STATE
+    workers: int = 1
+    workerIndex: int = 0
+    workerArguments: Sequence[str] = ()
+    logFile: Optional[str] = None
 
 
 def buildSite(holder: SnapshotHolder, reactor: IReactorTime) -> Site:
@@ -112,12 +125,17 @@ def makeMailfrontService(
 
     service = MultiService()
     site = buildSite(holder, reactor)  # type: ignore[arg-type]
+    makeEndpoint = serverFromString if config.workers == 1 else reusePortEndpoint
     for description in config.http:
-        endpoint = serverFromString(reactor, description)
+        endpoint = makeEndpoint(reactor, description)
         StreamServerEndpointService(endpoint, site).setServiceParent(service)
     if config.https:
         tlsFactory = TLSMemoryBIOFactory(_tlsOptions(config, reactor), False, site)  # type: ignore[arg-type]
         for description in config.https:
-            endpoint = serverFromString(reactor, description)
+            endpoint = makeEndpoint(reactor, description)
             StreamServerEndpointService(endpoint, tlsFactory).setServiceParent(service)
+    if config.workers > 1:
+        workerService(
+            reactor, config.workers, config.workerIndex, config.workerArguments, config.logFile
+        ).setServiceParent(service)
     return service
