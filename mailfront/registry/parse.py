@@ -49,7 +49,9 @@ T = TypeVar("T")
 MAX_DISPLAY_NAME = 60
 MAX_DISPLAY_SHORT_NAME = 20
 
-_PLACEHOLDER = re.compile(r"%([A-Za-z0-9_]*)%")
+_PLACEHOLDER = re.compile(r"%([A-Za-z0-9_]+)%")
+_UNTERMINATED_PLACEHOLDER = re.compile(r"%([A-Za-z0-9_]+)")
+_PERCENT_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}")
 _PROVIDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _AUTH_SYSTEMS = ("sasl", "http")
 
@@ -167,15 +169,53 @@ def _url(ctx: _Context, key: str, value: object) -> Any:
         return ctx.error(
             key, f"{text!r} is not an absolute URL; write it as https://host/path"
         )
-    _placeholders(ctx, key, text)
+    _placeholders(ctx, key, text, percentEncoding=True)
     return text
 
 
-def _placeholders(ctx: _Context, key: str, text: str) -> None:
-    for name in _PLACEHOLDER.findall(text):
-        if name not in PLACEHOLDERS:
-            known = ", ".join(f"%{p}%" for p in sorted(PLACEHOLDERS))
-            ctx.error(key, f"unknown placeholder %{name}% in {text!r}; use one of {known}")
+def _placeholders(ctx: _Context, key: str, text: str, percentEncoding: bool = False) -> None:
+    """
+    Report every C{%} of C{text} that does not start a known placeholder.
+
+    Clients replace only the exact upper-case placeholders and leave anything
+    else in place, so a typo such as C{%EMAILADDRESS} (no closing C{%}) would
+    reach the server as a literal login name.
+
+    @param percentEncoding: Whether C{text} is a URL, where C{%} followed by
+        two hexadecimal digits is a percent-encoded byte (RFC 3986).
+    """
+    known = ", ".join(f"%{p}%" for p in sorted(PLACEHOLDERS))
+    position = text.find("%")
+    while position != -1:
+        placeholder = _PLACEHOLDER.match(text, position)
+        if placeholder is not None and placeholder.group(1) in PLACEHOLDERS:
+            position = placeholder.end()
+        elif percentEncoding and _PERCENT_ENCODED.match(text, position):
+            position += 3
+        elif placeholder is not None:
+            ctx.error(
+                key,
+                f"unknown placeholder %{placeholder.group(1)}% in {text!r}; use one of {known}",
+            )
+            position = placeholder.end()
+        else:
+            ctx.error(key, _strayPercent(text, position, percentEncoding, known))
+            position += 1
+        position = text.find("%", position)
+
+
+def _strayPercent(text: str, position: int, percentEncoding: bool, known: str) -> str:
+    unterminated = _UNTERMINATED_PLACEHOLDER.match(text, position)
+    if unterminated is not None and unterminated.group(1) in PLACEHOLDERS:
+        name = unterminated.group(1)
+        return f"placeholder %{name} in {text!r} has no closing '%'; write %{name}%"
+    allowed = "a placeholder or a percent-encoded byte such as %2F" if percentEncoding else (
+        "a placeholder"
+    )
+    return (
+        f"the '%' at offset {position} of {text!r} does not start {allowed}; "
+        f"placeholders are {known}"
+    )
 
 
 def _template(ctx: _Context, key: str, value: object) -> Any:
@@ -190,7 +230,7 @@ def _hostname(ctx: _Context, key: str, value: object) -> Any:
     text = _string(ctx, key, value)
     if text is INVALID:
         return INVALID
-    if _PLACEHOLDER.search(text):
+    if "%" in text:
         _placeholders(ctx, key, text)
         return text
     try:
