@@ -4,6 +4,8 @@ The C{twistd mailfront} command line.
 
 from __future__ import annotations
 
+import re
+
 from twisted.application.service import IService
 from twisted.python import usage
 
@@ -17,8 +19,13 @@ from .service import (
     makeMailfrontService,
 )
 from .tls import CertificateError, KeyPair
+from .web import appleprofile, autoconfig
+from .web.root import normalizePath
+from .web.setuppage import DEFAULT_PATH as DEFAULT_SETUP_PATH
 
 __all__ = ["Options", "makeService"]
+
+_SETUP_PATH = re.compile(r"^/[A-Za-z0-9._/-]+$")
 
 
 class Options(usage.Options):
@@ -44,6 +51,21 @@ class Options(usage.Options):
         ],
         ["tls-key", None, None, "PEM private key of --tls-certificate."],
         ["state-dir", None, DEFAULT_STATE, "Directory for files mailfront generates."],
+        [
+            "profile-signing-certificate",
+            None,
+            None,
+            "PEM certificate (full chain) that signs Apple configuration profiles. "
+            "Without it, profiles are signed with the HTTPS certificate.",
+        ],
+        ["profile-signing-key", None, None, "PEM private key of --profile-signing-certificate."],
+        [
+            "setup-path",
+            None,
+            DEFAULT_SETUP_PATH,
+            "URL path of the setup page for people on every host name; / serves it "
+            "on autoconfig.* and autodiscover.* host names only.",
+        ],
     ]
 
     def __init__(self) -> None:
@@ -71,6 +93,11 @@ class Options(usage.Options):
             self["https"] = [DEFAULT_HTTPS]
         if bool(self["tls-certificate"]) != bool(self["tls-key"]):
             raise usage.UsageError("--tls-certificate and --tls-key must be given together")
+        if bool(self["profile-signing-certificate"]) != bool(self["profile-signing-key"]):
+            raise usage.UsageError(
+                "--profile-signing-certificate and --profile-signing-key must be given together"
+            )
+        self["setup-path"] = _checkSetupPath(self["setup-path"])
         try:
             self["registry"] = loadDirectory(self["config"])
         except InvalidConfiguration as e:
@@ -83,13 +110,38 @@ class Options(usage.Options):
         keyPair = None
         if self["tls-certificate"]:
             keyPair = KeyPair(self["tls-certificate"], self["tls-key"])
+        signingKeyPair = None
+        if self["profile-signing-certificate"]:
+            signingKeyPair = KeyPair(
+                self["profile-signing-certificate"], self["profile-signing-key"]
+            )
         return ServiceConfig(
             configDirectory=self["config"],
             http=tuple(self["http"]),
             https=tuple(self["https"]),
             keyPair=keyPair,
             stateDirectory=self["state-dir"],
+            profileSigningKeyPair=signingKeyPair,
+            setupPath=self["setup-path"],
         )
+
+
+def _checkSetupPath(path: str) -> str:
+    """
+    Check a C{--setup-path} value.
+
+    @raise usage.UsageError: If it is not an absolute path of plain
+        characters, or another endpoint already uses it.
+    """
+    if not _SETUP_PATH.match(path):
+        raise usage.UsageError(
+            f"--setup-path {path!r} is not a path such as /setup "
+            "(letters, digits, '-', '_', '.' and '/', starting with '/')"
+        )
+    usedPaths = {*autoconfig.PATHS, appleprofile.PATH, b"/"}
+    if normalizePath(path.encode("ascii")) in usedPaths:
+        raise usage.UsageError(f"--setup-path {path!r} is already used by another endpoint")
+    return path
 
 
 def makeService(options: Options) -> IService:
