@@ -75,15 +75,13 @@ class Options(usage.Options):
 
     def opt_http(self, description: str) -> None:
         """
-        Serve plain HTTP on a Twisted endpoint, such as
-        tcp:80:interface=0.0.0.0 (repeatable).
+        Serve plain HTTP on a Twisted endpoint, e.g. tcp:80 (repeatable).
         """
         self["http"].append(description)
 
     def opt_https(self, description: str) -> None:
         """
-        Serve HTTPS on a Twisted endpoint; mailfront speaks TLS itself, so
-        write a plain tcp: description such as tcp:443 (repeatable).
+        Serve HTTPS (mailfront speaks TLS) on a plain endpoint, e.g. tcp:443.
         """
         self["https"].append(description)
 
