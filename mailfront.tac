@@ -16,6 +16,8 @@ config = ServiceConfig(
     https=("tcp:8443:interface=127.0.0.1",),
     keyPair=None,  # KeyPair("/etc/mailfront/fullchain.pem", "/etc/mailfront/key.pem")
     stateDirectory="mailfront-state",
+    profileSigningKeyPair=None,  # KeyPair("/etc/mailfront/signing.pem", "/etc/mailfront/signing.key")
+    setupPath="/setup",
 )
 
 application = Application("mailfront")

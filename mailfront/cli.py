@@ -8,6 +8,7 @@ import argparse
 import sys
 from typing import Optional, Sequence, TextIO
 
+from .importer import ImportFailed, importFiles
 from .registry import InvalidConfiguration, loadDirectory
 
 __all__ = ["main"]
@@ -23,6 +24,24 @@ def _check(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         f"{arguments.config_dir}: valid, {len(registry.providers)} providers, "
         f"{len(registry.domains)} domains\n"
     )
+    return 0
+
+
+def _importAutoconfig(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        written = importFiles(arguments.files, arguments.output)
+    except ImportFailed as e:
+        for error in e.errors:
+            err.write(f"error: {error}\n")
+        err.write("nothing was written\n")
+        return 1
+    for plan in written:
+        for warning in plan.imported.warnings:
+            err.write(f"warning: {warning}\n")
+        count = len(plan.imported.domains)
+        noun = "domain" if count == 1 else "domains"
+        out.write(f"{plan.source} -> {plan.target} (provider {plan.imported.provider.id!r}, "
+                  f"{count} {noun})\n")
     return 0
 
 
@@ -42,6 +61,24 @@ def buildParser() -> argparse.ArgumentParser:
     )
     check.add_argument("config_dir", metavar="CONFIG_DIR", help="directory of *.toml files")
     check.set_defaults(run=_check)
+
+    importer = commands.add_parser(
+        "import-autoconfig",
+        help="convert config-v1.1.xml files into registry files",
+        description="Convert Autoconfig files (config-v1.1.xml, as served by hand or "
+        "kept in Thunderbird's ISP database) into registry files, one "
+        "<provider id>.toml per input. Existing files are never overwritten; "
+        "if any input cannot be converted, nothing is written.",
+    )
+    importer.add_argument(
+        "--output",
+        "-o",
+        required=True,
+        metavar="DIR",
+        help="directory for the new *.toml files; created if missing",
+    )
+    importer.add_argument("files", nargs="+", metavar="FILE.xml", help="Autoconfig files")
+    importer.set_defaults(run=_importAutoconfig)
     return parser
 
 

@@ -18,13 +18,15 @@ from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IReactorCore, IReactorTime
 from twisted.logger import Logger
 from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.web.resource import Resource
 from twisted.web.server import Site
 
+from .profilesigning import ProfileSigners, loadProfileSigner
 from .registry import Registry, loadDirectory
 from .snapshot import SnapshotHolder, buildSnapshot
 from .tls import KeyPair, ensureSelfSigned, loadKeyPair
-from .web import autoconfig
-from .web.root import MailfrontSite, RootResource
+from .web import appleprofile, autoconfig, setuppage
+from .web.root import MailfrontSite, RootResource, normalizePath
 from .workers import reusePortEndpoint, workerService
 
 __all__ = ["ServiceConfig", "makeMailfrontService", "buildSite", "DEFAULT_HTTP", "DEFAULT_HTTPS"]
@@ -56,6 +58,9 @@ class ServiceConfig:
         passes on to the workers it starts.
     @ivar logFile: twistd's log file, or C{None} for standard output; the
         other workers log beside it.
+    @ivar profileSigningKeyPair: The certificate that signs Apple profiles,
+        or C{None} to sign them with the HTTPS certificate.
+    @ivar setupPath: The path that serves the setup page on every host name.
     """
 
     configDirectory: str = DEFAULT_CONFIG
@@ -67,14 +72,30 @@ class ServiceConfig:
     workerIndex: int = 0
     workerArguments: Sequence[str] = ()
     logFile: Optional[str] = None
+    profileSigningKeyPair: Optional[KeyPair] = None
+    setupPath: str = setuppage.DEFAULT_PATH
 
 
-def buildSite(holder: SnapshotHolder, reactor: IReactorTime) -> Site:
+def buildSite(
+    holder: SnapshotHolder,
+    reactor: IReactorTime,
+    signerFor: appleprofile.SignerChooser = ProfileSigners().signerFor,
+    setupPath: str = setuppage.DEFAULT_PATH,
+) -> Site:
     """
     Build the Site that serves every HTTP protocol from C{holder}.
+
+    @param signerFor: Chooses the certificate that signs an Apple profile.
+    @param setupPath: The path of the setup page on every host name; C{/}
+        serves it only on the C{autoconfig.} and C{autodiscover.} names.
     """
     autoconfigResource = autoconfig.AutoconfigResource(holder)
-    routes = {path: autoconfigResource for path in autoconfig.PATHS}
+    routes: dict[bytes, Resource] = {path: autoconfigResource for path in autoconfig.PATHS}
+    routes[appleprofile.PATH] = appleprofile.AppleProfileResource(holder, signerFor)
+    routes[b"/"] = setuppage.SetupPageResource(holder, "/", anyHost=False)
+    routes[normalizePath(setupPath.encode("ascii"))] = setuppage.SetupPageResource(
+        holder, setupPath, anyHost=True
+    )
     site = MailfrontSite(RootResource(routes), reactor)
     return site
 
@@ -97,6 +118,24 @@ def _tlsOptions(config: ServiceConfig, reactor: IReactorTime):  # type: ignore[n
                 certificate=pair.certificatePath,
             )
     return loadKeyPair(pair, now)
+
+
+def _profileSigners(config: ServiceConfig, reactor: IReactorTime) -> ProfileSigners:
+    """
+    Load the configured signing certificate and the HTTPS certificate.
+
+    Call it after L{_tlsOptions}, which generates the self-signed HTTPS
+    certificate when none is configured.
+    """
+    now = datetime.datetime.fromtimestamp(reactor.seconds(), datetime.timezone.utc)
+    configured = None
+    if config.profileSigningKeyPair is not None:
+        configured = loadProfileSigner(config.profileSigningKeyPair, now)
+    httpsPair = config.keyPair
+    if httpsPair is None and config.https:
+        httpsPair = ensureSelfSigned(config.stateDirectory, now)[0]
+    https = None if httpsPair is None else loadProfileSigner(httpsPair, now)
+    return ProfileSigners(configured=configured, https=https)
 
 
 def makeMailfrontService(
@@ -123,14 +162,17 @@ def makeMailfrontService(
         directory=config.configDirectory,
     )
 
+    tlsOptions = _tlsOptions(config, reactor) if config.https else None  # type: ignore[arg-type]
+    signers = _profileSigners(config, reactor)  # type: ignore[arg-type]
+
     service = MultiService()
-    site = buildSite(holder, reactor)  # type: ignore[arg-type]
+    site = buildSite(holder, reactor, signers.signerFor, config.setupPath)  # type: ignore[arg-type]
     makeEndpoint = serverFromString if config.workers == 1 else reusePortEndpoint
     for description in config.http:
         endpoint = makeEndpoint(reactor, description)
         StreamServerEndpointService(endpoint, site).setServiceParent(service)
     if config.https:
-        tlsFactory = TLSMemoryBIOFactory(_tlsOptions(config, reactor), False, site)  # type: ignore[arg-type]
+        tlsFactory = TLSMemoryBIOFactory(tlsOptions, False, site)  # type: ignore[arg-type]
         for description in config.https:
             endpoint = makeEndpoint(reactor, description)
             StreamServerEndpointService(endpoint, tlsFactory).setServiceParent(service)

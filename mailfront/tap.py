@@ -4,6 +4,7 @@ The C{twistd mailfront} command line.
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Optional, Sequence
 
@@ -20,9 +21,14 @@ from .service import (
     makeMailfrontService,
 )
 from .tls import CertificateError, KeyPair
+from .web import appleprofile, autoconfig
+from .web.root import normalizePath
+from .web.setuppage import DEFAULT_PATH as DEFAULT_SETUP_PATH
 from .workers import InvalidWorkerListener, reusePortEndpoint
 
 __all__ = ["Options", "makeService"]
+
+_SETUP_PATH = re.compile(r"^/[A-Za-z0-9._/-]+$")
 
 
 class Options(usage.Options):
@@ -57,6 +63,21 @@ class Options(usage.Options):
             int,
         ],
         ["worker-index", None, 0, "Set by mailfront on the workers it starts.", int],
+        [
+            "profile-signing-certificate",
+            None,
+            None,
+            "PEM certificate (full chain) that signs Apple configuration profiles. "
+            "Without it, profiles are signed with the HTTPS certificate.",
+        ],
+        ["profile-signing-key", None, None, "PEM private key of --profile-signing-certificate."],
+        [
+            "setup-path",
+            None,
+            DEFAULT_SETUP_PATH,
+            "URL path of the setup page for people on every host name; / serves it "
+            "on autoconfig.* and autodiscover.* host names only.",
+        ],
     ]
 
     def __init__(self) -> None:
@@ -72,15 +93,13 @@ class Options(usage.Options):
 
     def opt_http(self, description: str) -> None:
         """
-        Serve plain HTTP on a Twisted endpoint, such as
-        tcp:80:interface=0.0.0.0 (repeatable).
+        Serve plain HTTP on a Twisted endpoint, e.g. tcp:80 (repeatable).
         """
         self["http"].append(description)
 
     def opt_https(self, description: str) -> None:
         """
-        Serve HTTPS on a Twisted endpoint; mailfront speaks TLS itself, so
-        write a plain tcp: description such as tcp:443 (repeatable).
+        Serve HTTPS (mailfront speaks TLS) on a plain endpoint, e.g. tcp:443.
         """
         self["https"].append(description)
 
@@ -91,6 +110,11 @@ class Options(usage.Options):
         if bool(self["tls-certificate"]) != bool(self["tls-key"]):
             raise usage.UsageError("--tls-certificate and --tls-key must be given together")
         self._checkWorkers()
+        if bool(self["profile-signing-certificate"]) != bool(self["profile-signing-key"]):
+            raise usage.UsageError(
+                "--profile-signing-certificate and --profile-signing-key must be given together"
+            )
+        self["setup-path"] = _checkSetupPath(self["setup-path"])
         try:
             self["registry"] = loadDirectory(self["config"])
         except InvalidConfiguration as e:
@@ -127,6 +151,11 @@ class Options(usage.Options):
         keyPair = None
         if self["tls-certificate"]:
             keyPair = KeyPair(self["tls-certificate"], self["tls-key"])
+        signingKeyPair = None
+        if self["profile-signing-certificate"]:
+            signingKeyPair = KeyPair(
+                self["profile-signing-certificate"], self["profile-signing-key"]
+            )
         return ServiceConfig(
             configDirectory=self["config"],
             http=tuple(self["http"]),
@@ -137,7 +166,27 @@ class Options(usage.Options):
             workerIndex=self["worker-index"],
             workerArguments=tuple(self.arguments),
             logFile=self._logFile(),
+            profileSigningKeyPair=signingKeyPair,
+            setupPath=self["setup-path"],
         )
+
+
+def _checkSetupPath(path: str) -> str:
+    """
+    Check a C{--setup-path} value.
+
+    @raise usage.UsageError: If it is not an absolute path of plain
+        characters, or another endpoint already uses it.
+    """
+    if not _SETUP_PATH.match(path):
+        raise usage.UsageError(
+            f"--setup-path {path!r} is not a path such as /setup "
+            "(letters, digits, '-', '_', '.' and '/', starting with '/')"
+        )
+    usedPaths = {*autoconfig.PATHS, appleprofile.PATH, b"/"}
+    if normalizePath(path.encode("ascii")) in usedPaths:
+        raise usage.UsageError(f"--setup-path {path!r} is already used by another endpoint")
+    return path
 
 
 def makeService(options: Options) -> IService:

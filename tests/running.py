@@ -15,12 +15,16 @@ from typing import Optional, Sequence
 import attrs
 from twisted.trial.unittest import TestCase
 
-__all__ = ["ROOT", "EXAMPLE_CONFIG", "RunningService", "freePort", "startMailfront"]
+__all__ = ["ROOT", "TWISTD", "EXAMPLE_CONFIG", "RunningService", "freePort", "startMailfront"]
 
 #: The repository root, so tests find the example configuration and the
 #: plugin however trial was started.
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE_CONFIG = os.path.join(ROOT, "examples", "config")
+
+#: The command that runs twistd with this interpreter. The installed
+#: C{twistd} script is not used, so the tests run the code of this checkout.
+TWISTD = (sys.executable, "-c", "from twisted.scripts.twistd import run; run()")
 
 #: Seconds a child process gets to open its listeners.
 START_TIMEOUT = 20.0
@@ -106,7 +110,7 @@ def startMailfront(
     environment["PYTHONPATH"] = ROOT + os.pathsep + environment.get("PYTHONPATH", "")
     if tac is None:
         command = [
-            sys.executable, "-m", "twisted", "--nodaemon", "--pidfile=",
+            *TWISTD, "--nodaemon", "--pidfile=",
             "mailfront",
             "--config", config,
             "--http", f"tcp:{httpPort}:interface=127.0.0.1",
@@ -129,7 +133,7 @@ def startMailfront(
         copy = os.path.join(workDirectory, "mailfront.tac")
         with open(copy, "w", encoding="utf-8") as f:
             f.write(source)
-        command = [sys.executable, "-m", "twisted", "--nodaemon", "--pidfile=", "-y", copy]
+        command = [*TWISTD, "--nodaemon", "--pidfile=", "-y", copy]
     with open(logPath, "wb") as logFile:
         process = subprocess.Popen(
             command, cwd=ROOT, env=environment, stdout=logFile, stderr=subprocess.STDOUT,

@@ -49,7 +49,9 @@ T = TypeVar("T")
 MAX_DISPLAY_NAME = 60
 MAX_DISPLAY_SHORT_NAME = 20
 
-_PLACEHOLDER = re.compile(r"%([A-Za-z0-9_]*)%")
+_PLACEHOLDER = re.compile(r"%([A-Za-z0-9_]+)%")
+_UNTERMINATED_PLACEHOLDER = re.compile(r"%([A-Za-z0-9_]+)")
+_PERCENT_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}")
 _PROVIDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _AUTH_SYSTEMS = ("sasl", "http")
 
@@ -71,10 +73,20 @@ class _Context:
 
     path: str
     errors: list[ConfigError] = attrs.field(factory=list)
+    suggested: set[str] = attrs.field(factory=set)
 
     def error(self, key: str, reason: str) -> Any:
         self.errors.append(ConfigError(self.path, key, reason))
         return INVALID
+
+    def missing(self, key: str, hint: str = "") -> Any:
+        """
+        Report a missing key, unless an unknown key was already reported
+        with this one as its suggestion (a misspelling is one problem).
+        """
+        if key in self.suggested:
+            return INVALID
+        return self.error(key, "missing" + hint)
 
 
 @attrs.frozen
@@ -157,15 +169,53 @@ def _url(ctx: _Context, key: str, value: object) -> Any:
         return ctx.error(
             key, f"{text!r} is not an absolute URL; write it as https://host/path"
         )
-    _placeholders(ctx, key, text)
+    _placeholders(ctx, key, text, percentEncoding=True)
     return text
 
 
-def _placeholders(ctx: _Context, key: str, text: str) -> None:
-    for name in _PLACEHOLDER.findall(text):
-        if name not in PLACEHOLDERS:
-            known = ", ".join(f"%{p}%" for p in sorted(PLACEHOLDERS))
-            ctx.error(key, f"unknown placeholder %{name}% in {text!r}; use one of {known}")
+def _placeholders(ctx: _Context, key: str, text: str, percentEncoding: bool = False) -> None:
+    """
+    Report every C{%} of C{text} that does not start a known placeholder.
+
+    Clients replace only the exact upper-case placeholders and leave anything
+    else in place, so a typo such as C{%EMAILADDRESS} (no closing C{%}) would
+    reach the server as a literal login name.
+
+    @param percentEncoding: Whether C{text} is a URL, where C{%} followed by
+        two hexadecimal digits is a percent-encoded byte (RFC 3986).
+    """
+    known = ", ".join(f"%{p}%" for p in sorted(PLACEHOLDERS))
+    position = text.find("%")
+    while position != -1:
+        placeholder = _PLACEHOLDER.match(text, position)
+        if placeholder is not None and placeholder.group(1) in PLACEHOLDERS:
+            position = placeholder.end()
+        elif percentEncoding and _PERCENT_ENCODED.match(text, position):
+            position += 3
+        elif placeholder is not None:
+            ctx.error(
+                key,
+                f"unknown placeholder %{placeholder.group(1)}% in {text!r}; use one of {known}",
+            )
+            position = placeholder.end()
+        else:
+            ctx.error(key, _strayPercent(text, position, percentEncoding, known))
+            position += 1
+        position = text.find("%", position)
+
+
+def _strayPercent(text: str, position: int, percentEncoding: bool, known: str) -> str:
+    unterminated = _UNTERMINATED_PLACEHOLDER.match(text, position)
+    if unterminated is not None and unterminated.group(1) in PLACEHOLDERS:
+        name = unterminated.group(1)
+        return f"placeholder %{name} in {text!r} has no closing '%'; write %{name}%"
+    allowed = "a placeholder or a percent-encoded byte such as %2F" if percentEncoding else (
+        "a placeholder"
+    )
+    return (
+        f"the '%' at offset {position} of {text!r} does not start {allowed}; "
+        f"placeholders are {known}"
+    )
 
 
 def _template(ctx: _Context, key: str, value: object) -> Any:
@@ -180,7 +230,7 @@ def _hostname(ctx: _Context, key: str, value: object) -> Any:
     text = _string(ctx, key, value)
     if text is INVALID:
         return INVALID
-    if _PLACEHOLDER.search(text):
+    if "%" in text:
         _placeholders(ctx, key, text)
         return text
     try:
@@ -214,6 +264,7 @@ def _checkKeys(
         where = f"{key}.{name}" if key else name
         close = difflib.get_close_matches(name, allowedList, n=1)
         if close:
+            ctx.suggested.add(f"{key}.{close[0]}" if key else close[0])
             ctx.error(where, f"unknown key; did you mean {close[0]!r}?")
         else:
             ctx.error(where, f"unknown key; allowed keys: {', '.join(allowedList)}")
@@ -262,7 +313,7 @@ def _authentication(ctx: _Context, key: str, value: object) -> Any:
             method = _optional(ctx, itemKey, item, "method", _string)
             system = _optional(ctx, itemKey, item, "system", _string)
             if method is None:
-                ctx.error(f"{itemKey}.method", "missing")
+                ctx.missing(f"{itemKey}.method")
                 continue
             if system is not None and system not in _AUTH_SYSTEMS:
                 ctx.error(f"{itemKey}.system", f"unknown system {system!r}; use 'sasl' or 'http'")
@@ -330,7 +381,7 @@ def _server(ctx: _Context, key: str, value: object, allowedTypes: frozenset[str]
     serverType = _optional(ctx, key, table, "type", _string)
     if serverType is None:
         if "type" not in table:
-            ctx.error(f"{key}.type", "missing; use one of " + ", ".join(sorted(allowedTypes)))
+            ctx.missing(f"{key}.type", "; use one of " + ", ".join(sorted(allowedTypes)))
         return INVALID
     serverType = serverType.lower()
     if serverType not in allowedTypes:
@@ -355,7 +406,7 @@ def _server(ctx: _Context, key: str, value: object, allowedTypes: frozenset[str]
     elif serverType not in URL_TYPES and serverType != "exchange":
         for required in ("hostname", "port", "socket-type"):
             if required not in table:
-                ctx.error(f"{key}.{required}", "missing")
+                ctx.missing(f"{key}.{required}")
 
     authentication: tuple[Authentication, ...] = ()
     if "authentication" in table:
@@ -363,7 +414,7 @@ def _server(ctx: _Context, key: str, value: object, allowedTypes: frozenset[str]
         if result is not INVALID:
             authentication = result
     elif serverType != "exchange":
-        ctx.error(f"{key}.authentication", "missing; for example [\"password-cleartext\"]")
+        ctx.missing(f"{key}.authentication", '; for example ["password-cleartext"]')
 
     username = _optional(ctx, key, table, "username", _template)
     pop3 = _optional(ctx, key, table, "pop3", _pop3)
@@ -424,7 +475,7 @@ def _davServers(ctx: _Context, key: str, value: object, section: str) -> tuple[D
         url = _optional(ctx, itemKey, table, "url", _url)
         if url is None:
             if "url" not in table:
-                ctx.error(f"{itemKey}.url", "missing")
+                ctx.missing(f"{itemKey}.url")
             continue
         authentication: tuple[Authentication, ...] = ()
         if "authentication" in table:
@@ -458,7 +509,7 @@ def _descriptions(ctx: _Context, key: str, value: object) -> tuple[Description, 
         text = _optional(ctx, itemKey, table, "text", _string)
         if text is None:
             if "text" not in table:
-                ctx.error(f"{itemKey}.text", "missing")
+                ctx.missing(f"{itemKey}.text")
             continue
         result.append(Description(text, _optional(ctx, itemKey, table, "lang", _string)))
     return tuple(result)
@@ -478,7 +529,7 @@ def _documentation(ctx: _Context, key: str, value: object) -> tuple[Documentatio
         url = _optional(ctx, itemKey, table, "url", _url)
         if url is None:
             if "url" not in table:
-                ctx.error(f"{itemKey}.url", "missing")
+                ctx.missing(f"{itemKey}.url")
             continue
         descriptions: tuple[Description, ...] = ()
         if "descriptions" in table:
@@ -517,7 +568,7 @@ def _webMail(ctx: _Context, key: str, value: object) -> Any:
                 fields[field] = _optional(ctx, infoKey, infoTable, tomlKey, check)
             if fields["url"] is None:
                 if "url" not in infoTable:
-                    ctx.error(f"{infoKey}.url", "missing")
+                    ctx.missing(f"{infoKey}.url")
             else:
                 info = LoginPageInfo(**fields)
     return WebMail(
@@ -533,7 +584,7 @@ def _oauth2(ctx: _Context, key: str, value: object) -> Any:
     _checkKeys(ctx, key, table, keys)
     for required in keys[:4]:
         if required not in table:
-            ctx.error(f"{key}.{required}", "missing")
+            ctx.missing(f"{key}.{required}")
     issuer = _optional(ctx, key, table, "issuer", _string)
     scope = _optional(ctx, key, table, "scope", _string)
     authURL = _optional(ctx, key, table, "auth-url", _url)
@@ -650,7 +701,7 @@ def _checkProvider(ctx: _Context, key: str, provider: Provider) -> None:
             "because clients reject a configuration without one",
         )
     if not provider.incoming and provider.outgoing:
-        ctx.error(f"{key}.incoming", "missing; add at least one incoming server")
+        ctx.missing(f"{key}.incoming", "; add at least one incoming server")
 
 
 # Documents -------------------------------------------------------------------
@@ -704,7 +755,7 @@ def _domain(ctx: _Context, name: str, value: object) -> Any:
     _checkKeys(ctx, key, table, _DOMAIN_KEYS)
     providerID = _optional(ctx, key, table, "provider", _string)
     if providerID is None and "provider" not in table:
-        ctx.error(f"{key}.provider", "missing; name the provider that serves this domain")
+        ctx.missing(f"{key}.provider", "; name the provider that serves this domain")
     overrides = _settings(ctx, key, table)
     redirectAddress = _optional(ctx, key, table, "redirect-address", _string)
     if redirectAddress is not None and "@" not in redirectAddress:
