@@ -10,6 +10,7 @@ measure, and reports what it skips.
 from __future__ import annotations
 
 import functools
+import os
 import subprocess
 import sys
 from typing import Optional, Sequence
@@ -54,8 +55,12 @@ def startMailfront(
     name: str = "mailfront",
 ) -> ServerProcess:
     """
-    Start C{twistd mailfront} with one plain-HTTP listener on 127.0.0.1 and
+    Start C{twistd mailfront} with a plain-HTTP listener on 127.0.0.1 and
     its access log going to C{logPath}.
+
+    An HTTPS listener is opened too, as in production: with it, mailfront
+    signs Apple profiles with its (generated, self-signed) certificate.
+    Requests go to the plain-HTTP listener.
 
     @param workers: Worker processes; more than one needs C{--workers}.
     """
@@ -64,6 +69,8 @@ def startMailfront(
         "mailfront",
         "--config", config,
         "--http", f"tcp:{port}:interface=127.0.0.1",
+        "--https", f"tcp:{freePort()}:interface=127.0.0.1",
+        "--state-dir", os.path.join(os.path.dirname(logPath), "mailfront-state"),
         *extraArguments,
     ]
     if workers != 1:

@@ -23,7 +23,7 @@ from typing import Optional, Sequence
 import attrs
 from twisted.application.service import Service
 from twisted.internet import defer
-from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint, serverFromString
+from twisted.internet.endpoints import TCP6ServerEndpoint, serverFromString
 from twisted.internet.error import ProcessDone
 from twisted.internet.interfaces import IListeningPort, IProtocolFactory, IStreamServerEndpoint
 from twisted.internet.process import ProcessReader
@@ -98,21 +98,19 @@ def reusePortEndpoint(reactor: object, description: str) -> ReusePortEndpoint:
     """
     if not hasattr(socket, "SO_REUSEPORT"):
         raise InvalidWorkerListener("this system has no SO_REUSEPORT, so --workers must be 1")
-    try:
-        endpoint = serverFromString(reactor, description)
-    except (ValueError, TypeError, KeyError) as e:
-        raise InvalidWorkerListener(f"{description!r} is not a valid endpoint: {e}") from None
-    if isinstance(endpoint, TCP6ServerEndpoint):
-        family = socket.AF_INET6
-    elif isinstance(endpoint, TCP4ServerEndpoint):
-        family = socket.AF_INET
-    else:
+    kind = description.split(":", 1)[0].strip().lower()
+    if kind not in ("tcp", "tcp6"):
         raise InvalidWorkerListener(
             f"{description!r} cannot be shared by workers; with --workers, write "
             "tcp: or tcp6: listeners"
         )
-    # Twisted keeps the parsed parts in private attributes; they have had
-    # these names since endpoints were added.
+    try:
+        endpoint = serverFromString(reactor, description)
+    except (ValueError, TypeError, KeyError) as e:
+        raise InvalidWorkerListener(f"{description!r} is not a valid endpoint: {e}") from None
+    family = socket.AF_INET6 if isinstance(endpoint, TCP6ServerEndpoint) else socket.AF_INET
+    # Twisted keeps the parsed parts in private attributes (checked with
+    # Twisted 26.10).
     return ReusePortEndpoint(
         reactor,
         family,
