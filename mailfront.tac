@@ -8,7 +8,7 @@ from twisted.application.service import Application
 from twisted.internet import reactor
 
 from mailfront.registry import InvalidConfiguration
-from mailfront.service import ServiceConfig, makeMailfrontService
+from mailfront.service import ServiceConfig, freezeLoadedObjects, makeMailfrontService
 
 config = ServiceConfig(
     configDirectory="examples/config",
@@ -25,3 +25,4 @@ try:
     makeMailfrontService(config, reactor).setServiceParent(application)
 except InvalidConfiguration as e:
     raise SystemExit(str(e)) from None
+freezeLoadedObjects()

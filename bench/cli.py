@@ -17,7 +17,7 @@ from .settings import Settings
 
 __all__ = ["main", "run"]
 
-#: Where generated files go unless --work-dir says otherwise.
+#: Directory of generated files, unless --work-dir names another.
 DEFAULT_WORK = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".work")
 
 _SECTIONS = ("http", "workers", "dns", "scale")
@@ -133,7 +133,7 @@ def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout) -> int:
     """
     Run the benchmark and print its tables.
 
-    @return: 0, or 1 if a check failed (a wrong or non-2xx answer, a server
+    @return: 0, or 1 if a check failed (a wrong or non-2xx response, a server
         that did not start, a missing tool).
     """
     arguments = buildParser().parse_args(argv)

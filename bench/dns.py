@@ -36,7 +36,7 @@ DNSPERF_CLIENTS = 10
 @attrs.frozen
 class DNSResult:
     """
-    What one C{dnsperf} run measured.
+    The measurements of one C{dnsperf} run.
     """
 
     queriesPerSecond: float
@@ -48,7 +48,7 @@ class DNSResult:
 
 def splitZones(text: str) -> dict[str, str]:
     """
-    Split zone-file text that holds several zones into one text per zone.
+    Split zone-file text that contains several zones into one text per zone.
 
     A zone starts at each C{SOA} record, and its name is that record's
     owner; directives and comments before it belong to it.

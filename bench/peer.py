@@ -1,7 +1,7 @@
 """
 The peer: automx2 from PyPI, in its own virtual environment, under gunicorn.
 
-automx2 keeps its registry in an SQL database; the benchmark seeds a SQLite
+automx2 keeps its registry in an SQL database. The benchmark seeds a SQLite
 file with the same providers, servers and domains as mailfront's generated
 registry, and runs one gunicorn worker on the server CPUs.
 """
@@ -30,7 +30,7 @@ INSTALL_TIMEOUT = 600
 
 class PeerUnavailable(RuntimeError):
     """
-    automx2 could not be installed or started; the message says why.
+    automx2 could not be installed or started. The message gives the reason.
     """
 
 

@@ -40,7 +40,7 @@ class Report:
 
     @ivar notes: Lines printed under the tables: skipped parts and why,
         failures, the state of each target.
-    @ivar failed: Whether a check failed (a wrong or non-2xx answer from
+    @ivar failed: Whether a check failed (a wrong or non-2xx response from
         mailfront or the ceiling, or a harness error).
     """
 

@@ -1,6 +1,6 @@
 """
 The HTTP scenarios: what each client family requests, from mailfront and
-from the peer, and how an answer is checked.
+from the peer, and how a response is checked.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ _SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=Fa
 @attrs.frozen
 class Answer:
     """
-    One HTTP answer, as the checks see it.
+    One HTTP response, as the checks see it.
     """
 
     status: int
@@ -105,8 +105,8 @@ class Scenario:
     @ivar mailfrontPath: The path with query for an address, on mailfront.
     @ivar peerPath: The same request's path on automx2.
     @ivar body: The request body template with C{%ADDRESS%}, for POST.
-    @ivar check: Returns a problem of a 200 answer for an address of a
-        domain, or C{None} if the answer is right.
+    @ivar check: Returns a problem of a 200 response for an address of a
+        domain, or C{None} if the response is correct.
     """
 
     name: str
@@ -191,7 +191,7 @@ def fetch(
     port: int, scenario: Scenario, address: str, domain: str, peer: bool = False
 ) -> Answer:
     """
-    Send one request of C{scenario} to 127.0.0.1 and read the answer.
+    Send one request of C{scenario} to 127.0.0.1 and read the response.
 
     @param peer: Use the peer's path instead of mailfront's.
     """

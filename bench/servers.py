@@ -56,7 +56,7 @@ class ServerProcess:
     """
     A started server.
 
-    @ivar name: What the reports call it, such as C{mailfront}.
+    @ivar name: The name in the reports, such as C{mailfront}.
     @ivar logPath: File receiving the process's output and log.
     """
 

@@ -23,7 +23,7 @@ class Settings:
     @ivar warmupSeconds: Duration of the unmeasured run before the first
         measured run of each server and scenario; 0 for none.
     @ivar repeat: Measured runs of each server, scenario and connection
-        count, interleaved between the servers; the run with the most
+        count, interleaved between the servers. The run with the most
         requests per second is kept, because other work on the machine
         only ever slows a run down.
     @ivar connections: Connection counts to measure each scenario at.

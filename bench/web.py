@@ -21,8 +21,8 @@ from .wrk import LoadResult, WrkError, runWrk, writeRequestList
 
 __all__ = ["runHttp", "runWorkers"]
 
-#: Answers checked on each server before it is loaded.
-CHECKED_ANSWERS = 5
+#: Responses checked on each server before it is loaded.
+CHECKED_RESPONSES = 5
 
 
 @contextlib.contextmanager
@@ -42,12 +42,12 @@ def _checkServer(
     peer: bool = False,
 ) -> tuple[Optional[Answer], Optional[str]]:
     """
-    Fetch a few answers and check them.
+    Fetch a few responses and check them.
 
-    @return: The first answer, and a problem or C{None}.
+    @return: The first response, and a problem or C{None}.
     """
     first = None
-    for address, domain in pairs[:CHECKED_ANSWERS]:
+    for address, domain in pairs[:CHECKED_RESPONSES]:
         answer = fetch(server.port, scenario, address, domain, peer=peer)
         first = first or answer
         if answer.status != 200:
@@ -186,8 +186,8 @@ def runHttp(settings: Settings, report: Report) -> None:
     Measure every scenario on mailfront, the ceiling and the peer, at every
     connection count, and record each result in C{report}.
 
-    A scenario for which mailfront answers 404 is skipped with a note: its
-    protocol is not in the code under test.
+    A scenario for which mailfront returns 404 is skipped with a note,
+    because its protocol is not in the code under test.
     """
     registry = writeRegistry(settings.path("registries", str(settings.domains)), settings.domains)
     pairs = sampleRequests(registry, settings.addresses)
@@ -201,7 +201,7 @@ def runHttp(settings: Settings, report: Report) -> None:
             sample, problem = _checkServer(mailfront, scenario, registry, pairs)
             if sample is not None and sample.status == 404:
                 report.note(
-                    f"{scenario.title} skipped: mailfront answers 404 for "
+                    f"{scenario.title} skipped: mailfront returns 404 for "
                     f"{scenario.mailfrontPath('user@domain').split('?')[0]}, so the code "
                     "under test does not serve it yet"
                 )

@@ -9,6 +9,7 @@ service.
 from __future__ import annotations
 
 import datetime
+import gc
 from typing import Optional, Sequence
 
 import attrs
@@ -29,7 +30,14 @@ from .web import appleprofile, autoconfig, setuppage
 from .web.root import MailfrontSite, RootResource, normalizePath
 from .workers import reusePortEndpoint, workerService
 
-__all__ = ["ServiceConfig", "makeMailfrontService", "buildSite", "DEFAULT_HTTP", "DEFAULT_HTTPS"]
+__all__ = [
+    "ServiceConfig",
+    "makeMailfrontService",
+    "buildSite",
+    "freezeLoadedObjects",
+    "DEFAULT_HTTP",
+    "DEFAULT_HTTPS",
+]
 
 log = Logger()
 
@@ -136,6 +144,20 @@ def _profileSigners(config: ServiceConfig, reactor: IReactorTime) -> ProfileSign
         httpsPair = ensureSelfSigned(config.stateDirectory, now)[0]
     https = None if httpsPair is None else loadProfileSigner(httpsPair, now)
     return ProfileSigners(configured=configured, https=https)
+
+
+def freezeLoadedObjects() -> None:
+    """
+    Take every object that exists now out of the cyclic garbage collector's
+    view; call it once the service is built.
+
+    With a million domains loaded, one full collection took 80 ms, during
+    which no request is served. Frozen objects are still freed when their
+    reference count drops to zero; only reference cycles among them are
+    never collected.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def makeMailfrontService(

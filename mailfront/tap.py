@@ -18,6 +18,7 @@ from .service import (
     DEFAULT_HTTPS,
     DEFAULT_STATE,
     ServiceConfig,
+    freezeLoadedObjects,
     makeMailfrontService,
 )
 from .tls import CertificateError, KeyPair
@@ -196,8 +197,10 @@ def makeService(options: Options) -> IService:
     from twisted.internet import reactor
 
     try:
-        return makeMailfrontService(
+        service = makeMailfrontService(
             options.serviceConfig(), reactor, registry=options["registry"]  # type: ignore[arg-type]
         )
     except CertificateError as e:
         raise usage.UsageError(str(e)) from None
+    freezeLoadedObjects()
+    return service

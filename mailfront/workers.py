@@ -5,8 +5,8 @@ One Python process serves requests on one core. With C{--workers N}, the
 process twistd starts is worker 0: it starts N-1 more C{twistd mailfront}
 processes with the same options, and every worker opens each C{tcp:}
 listener with C{SO_REUSEPORT}, so the kernel spreads new connections over
-the workers' sockets. Each worker loads the registry itself and answers
-from its own snapshot.
+the workers' sockets. Each worker loads the registry itself and serves
+requests from its own snapshot.
 
 Worker 0 stops the other workers when it stops. A worker whose worker 0
 disappears (killed with SIGKILL) notices its standard input closing and
@@ -44,7 +44,8 @@ __all__ = [
 
 log = Logger()
 
-#: File descriptor on which a started worker tells worker 0 it is serving.
+#: File descriptor on which a started worker reports to worker 0 that it
+#: is serving.
 READY_FD = 3
 
 #: Seconds a worker gets to stop after SIGTERM before it gets SIGKILL.
@@ -53,7 +54,8 @@ STOP_TIMEOUT = 10.0
 
 class InvalidWorkerListener(ValueError):
     """
-    A listener description that workers cannot share; the message says why.
+    A listener description that workers cannot share. The message gives the
+    reason.
     """
 
 
@@ -263,7 +265,7 @@ class _ParentWatch:
 
 class WorkerChild(Service):
     """
-    Runs in workers 1 and up: tells worker 0 that this worker listens, and
+    Runs in workers 1 and up: reports to worker 0 that this worker listens, and
     stops this worker when worker 0 closes its standard input.
 
     It is added after the listeners, so it starts once they are bound.

@@ -1,6 +1,6 @@
 """
 The benchmark harness in its smoke mode: every part runs against real
-servers for about a second, and the answers are checked; no timing is
+servers for about a second, and the responses are checked. No timing is
 asserted.
 """
 
@@ -60,8 +60,8 @@ class BenchSmokeTests(SynchronousTestCase):
 
     def test_smokeRunSucceeds(self) -> None:
         """
-        The smoke run exits with status 0, so every answer it checked was
-        right and every load run got only 200 answers with a body.
+        The smoke run exits with status 0, so every response it checked was
+        correct and every load run got only 200 responses with a body.
         """
         self.assertEqual(self.exitCode, 0, self.printed)
         self.assertFalse(self.results()["failed"], self.printed)
@@ -82,14 +82,14 @@ class BenchSmokeTests(SynchronousTestCase):
     def test_laterScenariosMeasuredOrSkipped(self) -> None:
         """
         Autodiscover and the Apple profile are each either measured or
-        named in a note that says why they were skipped.
+        named in a note that gives the reason for skipping them.
         """
         results = self.results()
         measured = {r["scenario"] for r in results["http"]}  # type: ignore[union-attr]
         notes = "\n".join(results["notes"])  # type: ignore[arg-type]
         for title in ("Autodiscover POST", "Apple profile GET"):
             self.assertTrue(
-                title in measured or f"{title} skipped: mailfront answers 404" in notes,
+                title in measured or f"{title} skipped: mailfront returns 404" in notes,
                 f"{title} neither measured nor skipped:\n{self.printed}",
             )
 

@@ -59,7 +59,7 @@ class WorkerOptionsTests(SynchronousTestCase):
     def test_unixListenerRejected(self) -> None:
         """
         With more than one worker, a listener that is not C{tcp:} is a usage
-        error that says what to write.
+        error that names the kinds to write.
         """
         error = self.assertRaises(
             usage.UsageError, self.parse, "--http", "unix:/tmp/mailfront.sock", "--workers", "2"
@@ -182,8 +182,8 @@ class WorkersEndToEndTests(SynchronousTestCase):
 
     def test_bothWorkersAnswer(self) -> None:
         """
-        Requests on new connections are answered by both processes: each
-        worker's access log has lines.
+        Requests on new connections reach both processes, so each worker's
+        access log has lines.
         """
         url = (
             f"http://127.0.0.1:{self.server.port}/mail/config-v1.1.xml"
