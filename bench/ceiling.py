@@ -12,9 +12,8 @@ runs.
 
 from __future__ import annotations
 
-from twisted.web.iweb import IRequest
 from twisted.web.resource import Resource
-from twisted.web.server import Site
+from twisted.web.server import Request, Site
 
 __all__ = ["FixedDocument", "makeCeilingSite"]
 
@@ -31,7 +30,7 @@ class FixedDocument(Resource):
         self._body = body
         self._contentType = contentType
 
-    def render_GET(self, request: IRequest) -> bytes:
+    def render_GET(self, request: Request) -> bytes:
         request.setHeader(b"content-type", self._contentType)
         return self._body
 

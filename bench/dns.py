@@ -149,7 +149,9 @@ def runDnsperf(
         command, capture_output=True, text=True, timeout=2 * seconds + 30, check=False
     )
     if completed.returncode != 0:
-        raise RuntimeError(f"dnsperf exited with {completed.returncode}: {completed.stderr.strip()}")
+        raise RuntimeError(
+            f"dnsperf exited with {completed.returncode}: {completed.stderr.strip()}"
+        )
     text = completed.stdout
     codes = re.search(r"Response codes:\s*(.*)", text)
     return DNSResult(

@@ -72,7 +72,9 @@ def preparePeer(workDirectory: str) -> str:
 def _seed(registry: BenchRegistry) -> dict[str, object]:
     providers = []
     for number, provider in enumerate(registry.providers):
-        domains = [name for index, name in registry.domains() if index % len(registry.providers) == number]
+        domains = [
+            name for index, name in registry.domains() if index % len(registry.providers) == number
+        ]
         providers.append(
             {
                 "name": f"Bench Hosting {provider.id[-2:]}",

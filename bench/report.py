@@ -112,7 +112,7 @@ class Report:
         to the peer on the same scenario and connection count.
         """
         lines = [
-            "| Scenario | Server | Connections | Requests/s | p50 ms | p99 ms | Non-200 |"
+            "| Scenario | Server | Connections | Requests/s | p50 ms | p99 ms | Failed |"
             " × ceiling | × automx2 |",
             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]

@@ -189,7 +189,8 @@ def _measureReload(
     writeRequestList(
         requestList,
         [
-            (scenario.method, scenario.hostPrefix + domain, scenario.mailfrontPath(address), address)
+            (scenario.method, scenario.hostPrefix + domain, scenario.mailfrontPath(address),
+             address)
             for address, domain in sampleRequests(registry, settings.addresses)
         ],
     )

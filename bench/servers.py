@@ -11,11 +11,12 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from typing import Mapping, Optional, Sequence
 
 import attrs
+
+from mailfront.workers import TWISTD_FOREGROUND
 
 __all__ = [
     "ROOT",
@@ -102,21 +103,10 @@ class ServerProcess:
 
 def twistdCommand(*arguments: str, logPath: str) -> list[str]:
     """
-    Build a C{twistd} command line for the Python running the benchmark.
-
-    C{python -m twisted} runs C{twist}, not C{twistd}, so twistd is started
-    through its module.
+    Build a C{twistd} command line for the Python running the benchmark,
+    the way mailfront starts its workers.
     """
-    return [
-        sys.executable,
-        "-c",
-        "from twisted.scripts.twistd import run; run()",
-        "--nodaemon",
-        "--pidfile=",
-        "--logfile",
-        logPath,
-        *arguments,
-    ]
+    return [*TWISTD_FOREGROUND, "--logfile", logPath, *arguments]
 
 
 def _pinned(command: Sequence[str], cpus: Optional[str]) -> list[str]:

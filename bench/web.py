@@ -169,7 +169,9 @@ def _checkLoad(report: Report, scenario: Scenario, target: str, result: LoadResu
         report.fail(message)
 
 
-def _startPeer(settings: Settings, report: Report, registry: BenchRegistry) -> Optional[ServerProcess]:
+def _startPeer(
+    settings: Settings, report: Report, registry: BenchRegistry
+) -> Optional[ServerProcess]:
     if not settings.peer:
         report.note("automx2 is not measured (--no-peer)")
         return None
@@ -290,7 +292,7 @@ def runWorkers(settings: Settings, report: Report, workerCounts: tuple[int, ...]
                 report.fail(f"{target}: the workers did not report serving within "
                             f"{WORKERS_TIMEOUT:g} s")
                 continue
-            sample, problem = _checkServer(server, scenario, registry, pairs)
+            _, problem = _checkServer(server, scenario, registry, pairs)
             if problem is not None:
                 report.fail(f"{target}: {problem}")
                 continue

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import attrs
 from twisted.application.service import Service
@@ -33,6 +33,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 __all__ = [
+    "TWISTD_FOREGROUND",
     "InvalidWorkerListener",
     "ReusePortEndpoint",
     "WorkerLauncher",
@@ -50,6 +51,17 @@ READY_FD = 3
 
 #: Seconds a worker gets to stop after SIGTERM before it gets SIGKILL.
 STOP_TIMEOUT = 10.0
+
+#: Runs twistd in the foreground with this interpreter and no pid file; the
+#: log file and the plugin's options follow. C{python -m twisted} would run
+#: C{twist}, not C{twistd}.
+TWISTD_FOREGROUND = (
+    sys.executable,
+    "-c",
+    "from twisted.scripts.twistd import run; run()",
+    "--nodaemon",
+    "--pidfile=",
+)
 
 
 class InvalidWorkerListener(ValueError):
@@ -202,11 +214,7 @@ class WorkerLauncher(Service):
         Build the command line of worker C{index}.
         """
         return [
-            sys.executable,
-            "-c",
-            "from twisted.scripts.twistd import run; run()",
-            "--nodaemon",
-            "--pidfile=",
+            *TWISTD_FOREGROUND,
             "--logfile",
             workerLogFile(self.logFile, index),
             "mailfront",
@@ -233,18 +241,27 @@ class WorkerLauncher(Service):
     def stopService(self) -> defer.Deferred[None]:
         super().stopService()
         self.stopping = True
-        waiting = []
-        for worker in self._workers:
-            if worker.ended.called:
-                continue
-            worker.transport.signalProcess("TERM")  # type: ignore[union-attr]
-            killer = self._reactor.callLater(  # type: ignore[attr-defined]
-                STOP_TIMEOUT, worker.transport.signalProcess, "KILL"  # type: ignore[union-attr]
-            )
-            worker.ended.addBoth(lambda result, killer=killer: killer.active() and killer.cancel())
-            waiting.append(worker.ended)
+        waiting = [self._stopWorker(w) for w in self._workers if not w.ended.called]
         self._workers = []
         return defer.gatherResults(waiting).addCallback(lambda _: None)
+
+    def _stopWorker(self, worker: _WorkerProtocol) -> defer.Deferred[None]:
+        """
+        Send SIGTERM to a worker, and SIGKILL if it is still running after
+        L{STOP_TIMEOUT} seconds.
+        """
+        transport: Any = worker.transport
+        transport.signalProcess("TERM")
+        killer = self._reactor.callLater(  # type: ignore[attr-defined]
+            STOP_TIMEOUT, transport.signalProcess, "KILL"
+        )
+
+        def cancelKiller(result: None) -> None:
+            if killer.active():
+                killer.cancel()
+
+        worker.ended.addCallback(cancelKiller)
+        return worker.ended
 
 
 class _ParentWatch:
