@@ -18,12 +18,13 @@ from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IReactorCore, IReactorTime
 from twisted.logger import Logger
 from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.web.resource import Resource
 from twisted.web.server import Site
 
 from .registry import Registry, loadDirectory
 from .snapshot import SnapshotHolder, buildSnapshot
 from .tls import KeyPair, ensureSelfSigned, loadKeyPair
-from .web import autoconfig
+from .web import autoconfig, autodiscover
 from .web.root import MailfrontSite, RootResource
 
 __all__ = ["ServiceConfig", "makeMailfrontService", "buildSite", "DEFAULT_HTTP", "DEFAULT_HTTPS"]
@@ -61,8 +62,12 @@ def buildSite(holder: SnapshotHolder, reactor: IReactorTime) -> Site:
     Build the Site that serves every HTTP protocol from C{holder}.
     """
     autoconfigResource = autoconfig.AutoconfigResource(holder)
-    routes = {path: autoconfigResource for path in autoconfig.PATHS}
-    site = MailfrontSite(RootResource(routes), reactor)
+    routes: dict[bytes, Resource] = {path: autoconfigResource for path in autoconfig.PATHS}
+    autodiscoverJSON = autodiscover.AutodiscoverJSONResource(holder)
+    routes[autodiscover.XML_PATH] = autodiscover.AutodiscoverResource(holder, reactor)
+    routes[autodiscover.JSON_PATH] = autodiscoverJSON
+    prefixes = [(autodiscover.JSON_PREFIX, autodiscoverJSON)]
+    site = MailfrontSite(RootResource(routes, prefixes), reactor)
     return site
 
 
