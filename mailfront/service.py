@@ -25,7 +25,7 @@ from .profilesigning import ProfileSigners, loadProfileSigner
 from .registry import Registry, loadDirectory
 from .snapshot import SnapshotHolder, buildSnapshot
 from .tls import KeyPair, ensureSelfSigned, loadKeyPair
-from .web import appleprofile, autoconfig, setuppage
+from .web import appleprofile, autoconfig, autodiscover, setuppage
 from .web.root import MailfrontSite, RootResource, normalizePath
 
 __all__ = ["ServiceConfig", "makeMailfrontService", "buildSite", "DEFAULT_HTTP", "DEFAULT_HTTPS"]
@@ -83,7 +83,11 @@ def buildSite(
     routes[normalizePath(setupPath.encode("ascii"))] = setuppage.SetupPageResource(
         holder, setupPath, anyHost=True
     )
-    site = MailfrontSite(RootResource(routes), reactor)
+    autodiscoverJSON = autodiscover.AutodiscoverJSONResource(holder)
+    routes[autodiscover.XML_PATH] = autodiscover.AutodiscoverResource(holder, reactor)
+    routes[autodiscover.JSON_PATH] = autodiscoverJSON
+    prefixes = [(autodiscover.JSON_PREFIX, autodiscoverJSON)]
+    site = MailfrontSite(RootResource(routes, prefixes), reactor)
     return site
 
 
