@@ -21,12 +21,22 @@ from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.web.server import Site
 
 from .registry import Registry, loadDirectory
-from .snapshot import SnapshotHolder, buildSnapshot
-from .tls import KeyPair, ensureSelfSigned, loadKeyPair
-from .web import autoconfig
+from .snapshot import Snapshot, SnapshotHolder, buildSnapshot
+from .tls import CertificateSources, CertificateStore, KeyPair, SNIConnectionCreator, TLSPolicy
+from .tls.acmeclient import AcmeIssuer, AcmeSettings, ChallengeResponses
+from .tls.load import loadCertificateStore, logLoadedCertificates
+from .tls.renewal import AcmeManager
+from .web import acmechallenge, autoconfig
 from .web.root import MailfrontSite, RootResource
 
-__all__ = ["ServiceConfig", "makeMailfrontService", "buildSite", "DEFAULT_HTTP", "DEFAULT_HTTPS"]
+__all__ = [
+    "ServiceConfig",
+    "makeMailfrontService",
+    "buildSite",
+    "prepareSnapshot",
+    "DEFAULT_HTTP",
+    "DEFAULT_HTTPS",
+]
 
 log = Logger()
 
@@ -44,9 +54,17 @@ class ServiceConfig:
     @ivar configDirectory: The registry's configuration directory.
     @ivar http: Endpoint descriptions of plain HTTP listeners.
     @ivar https: Endpoint descriptions of listeners that speak TLS.
-    @ivar keyPair: The certificate for the HTTPS listeners, or C{None} to use
-        a self-signed one generated in C{stateDirectory}.
+    @ivar keyPair: The default certificate of the HTTPS listeners, served
+        for names no other certificate covers, or C{None} to use a
+        self-signed one generated in C{stateDirectory}.
     @ivar stateDirectory: Where mailfront keeps files it makes itself.
+    @ivar certificateDirectory: A directory of certificates chosen by
+        server name, or C{None}; see C{docs/tls.md}.
+    @ivar tlsPolicy: TLS versions and ciphers of the HTTPS listeners.
+    @ivar hostLabels: The labels that, put before a registry domain, form
+        the host names clients connect to, such as C{autoconfig}.
+    @ivar acme: How to obtain certificates over ACME, or C{None} for no
+        ACME.
     """
 
     configDirectory: str = DEFAULT_CONFIG
@@ -54,36 +72,77 @@ class ServiceConfig:
     https: Sequence[str] = (DEFAULT_HTTPS,)
     keyPair: Optional[KeyPair] = None
     stateDirectory: str = DEFAULT_STATE
+    certificateDirectory: Optional[str] = None
+    tlsPolicy: TLSPolicy = TLSPolicy()
+    hostLabels: tuple[str, ...] = ("autoconfig", "autodiscover")
+    acme: Optional[AcmeSettings] = None
+
+    def certificateSources(self) -> CertificateSources:
+        """
+        Describe where the certificate store is loaded from.
+        """
+        return CertificateSources(
+            defaultPair=self.keyPair,
+            stateDirectory=self.stateDirectory,
+            certificateDirectory=self.certificateDirectory,
+            acmeDirectory=self.acme.storageDirectory if self.acme else None,
+            labels=self.hostLabels,
+        )
 
 
-def buildSite(holder: SnapshotHolder, reactor: IReactorTime) -> Site:
+def buildSite(
+    holder: SnapshotHolder,
+    reactor: IReactorTime,
+    challenges: Optional[ChallengeResponses] = None,
+) -> Site:
     """
     Build the Site that serves every HTTP protocol from C{holder}.
+
+    @param challenges: The ACME HTTP-01 answers to serve; without it, every
+        challenge path answers 404.
     """
     autoconfigResource = autoconfig.AutoconfigResource(holder)
     routes = {path: autoconfigResource for path in autoconfig.PATHS}
-    site = MailfrontSite(RootResource(routes), reactor)
+    # The challenge prefix comes first so that no later prefix route can
+    # take its requests.
+    challengeResource = acmechallenge.AcmeChallengeResource(challenges or ChallengeResponses())
+    prefixes = [(acmechallenge.PREFIX, challengeResource)]
+    site = MailfrontSite(RootResource(routes, prefixes), reactor)
     return site
 
 
-def _tlsOptions(config: ServiceConfig, reactor: IReactorTime):  # type: ignore[no-untyped-def]
-    now = datetime.datetime.fromtimestamp(reactor.seconds(), datetime.timezone.utc)
-    pair = config.keyPair
-    if pair is None:
-        pair, created = ensureSelfSigned(config.stateDirectory, now)
-        if created:
-            log.warn(
-                "No certificate configured: generated a self-signed certificate "
-                "{certificate} for localhost. Clients will not trust it; "
-                "configure --tls-certificate and --tls-key for production.",
-                certificate=pair.certificatePath,
-            )
-        else:
-            log.info(
-                "No certificate configured: using the self-signed certificate {certificate}",
-                certificate=pair.certificatePath,
-            )
-    return loadKeyPair(pair, now)
+def prepareSnapshot(
+    config: ServiceConfig,
+    registry: Registry,
+    generation: int,
+    clock: IReactorTime,
+    previous: Optional[Snapshot] = None,
+) -> Snapshot:
+    """
+    Load the certificate store for C{registry} and build a snapshot with it.
+
+    A reload calls this with the snapshot it replaces, so that a certificate
+    file that became unusable keeps serving its previous certificate.
+
+    @raise mailfront.tls.CertificateError: If the default certificate cannot
+        be used and C{previous} has none to keep.
+    """
+    now = datetime.datetime.fromtimestamp(clock.seconds(), datetime.timezone.utc)
+    loaded = loadCertificateStore(
+        config.certificateSources(),
+        registry.domains,
+        now,
+        previous.certificates if previous is not None else None,
+    )
+    if loaded.generatedSelfSigned:
+        log.warn(
+            "No default certificate configured: generated a self-signed certificate "
+            "in {directory} for localhost. Clients will not trust it; configure "
+            "--tls-certificate and --tls-key for production.",
+            directory=config.stateDirectory,
+        )
+    logLoadedCertificates(loaded, log, acmeEnabled=config.acme is not None)
+    return buildSnapshot(registry, generation, certificates=loaded.store)
 
 
 def makeMailfrontService(
@@ -98,11 +157,14 @@ def makeMailfrontService(
         C{config.configDirectory} when C{None}.
     @raise mailfront.registry.InvalidConfiguration: If the configuration is
         invalid.
-    @raise mailfront.tls.CertificateError: If the certificate cannot be used.
+    @raise mailfront.tls.CertificateError: If the default certificate cannot
+        be used.
+    @raise mailfront.tls.InvalidPolicy: If the TLS policy cannot be used.
     """
     if registry is None:
         registry = loadDirectory(config.configDirectory)
-    holder = SnapshotHolder(buildSnapshot(registry, generation=1))
+    config.tlsPolicy.check()
+    holder = SnapshotHolder(prepareSnapshot(config, registry, 1, reactor))  # type: ignore[arg-type]
     log.info(
         "Loaded {domains} domains of {providers} providers from {directory}",
         domains=len(registry.domains),
@@ -111,13 +173,41 @@ def makeMailfrontService(
     )
 
     service = MultiService()
-    site = buildSite(holder, reactor)  # type: ignore[arg-type]
+    challenges = ChallengeResponses()
+    site = buildSite(holder, reactor, challenges)  # type: ignore[arg-type]
     for description in config.http:
         endpoint = serverFromString(reactor, description)
         StreamServerEndpointService(endpoint, site).setServiceParent(service)
     if config.https:
-        tlsFactory = TLSMemoryBIOFactory(_tlsOptions(config, reactor), False, site)  # type: ignore[arg-type]
+        creator = SNIConnectionCreator(lambda: _certificates(holder), config.tlsPolicy)
+        tlsFactory = TLSMemoryBIOFactory(creator, False, site)
         for description in config.https:
             endpoint = serverFromString(reactor, description)
             StreamServerEndpointService(endpoint, tlsFactory).setServiceParent(service)
+    if config.acme is not None:
+        # Added last, so the listeners that answer challenges start first.
+        _acmeManager(config, config.acme, holder, challenges, reactor).setServiceParent(service)
     return service
+
+
+def _certificates(holder: SnapshotHolder) -> CertificateStore:
+    store = holder.current.certificates
+    assert store is not None, "snapshots of the service are built with prepareSnapshot"
+    return store
+
+
+def _acmeManager(
+    config: ServiceConfig,
+    settings: AcmeSettings,
+    holder: SnapshotHolder,
+    challenges: ChallengeResponses,
+    reactor: IReactorCore,
+) -> AcmeManager:
+    issuer = AcmeIssuer(settings, challenges, reactor)  # type: ignore[arg-type]
+    return AcmeManager(
+        holder,
+        issuer,
+        reactor,  # type: ignore[arg-type]
+        config.certificateSources().hostNames,
+        settings.orderInterval,
+    )
