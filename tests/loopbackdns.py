@@ -3,7 +3,7 @@ A DNS server on 127.0.0.1 for end-to-end tests, answering C{A 127.0.0.1}
 for every name under the given domains, so that a test ACME server
 validates challenges against a server on this machine.
 
-It runs in a thread of its own, so it answers while the test blocks.
+It runs in a thread of its own, so it responds while the test blocks.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """
 End-to-end test of ACME: the real C{twistd mailfront} obtains certificates
-from Debian's C{pebble} test ACME server on 127.0.0.1, answering HTTP-01
-challenges on its plain-HTTP listener, and serves them by server name.
+from Debian's C{pebble} test ACME server on 127.0.0.1, responding to
+HTTP-01 challenges on its plain-HTTP listener, and serves them by server name.
 """
 
 from __future__ import annotations
@@ -157,10 +157,10 @@ class PebbleACMETests(TestCase):
 
     def _waitForCertificates(self, service: RunningService) -> None:
         deadline = time.monotonic() + ISSUE_TIMEOUT
-        wanted = [f"obtained a certificate for {domain}" for domain in DOMAINS]
+        expected = [f"obtained a certificate for {domain}" for domain in DOMAINS]
         while time.monotonic() < deadline:
             log = service.log()
-            if all(line in log for line in wanted):
+            if all(line in log for line in expected):
                 return
             if service.process.poll() is not None or "ACME: the order for" in log:
                 break
@@ -203,9 +203,9 @@ class PebbleACMETests(TestCase):
     def test_certificatesByServerName(self) -> None:
         """
         mailfront obtains one certificate per domain from the ACME server and
-        serves each domain's certificate for its names: a client that trusts
-        only Pebble's root verifies the chain and the host name, for two
-        domains, and gets the domain's Autoconfig file.
+        serves each domain's certificate for its names. A client that trusts
+        only Pebble's root verifies the chain and the host name for two
+        domains, and gets each domain's Autoconfig file.
         """
         service = self._startMailfront()
         self._waitForCertificates(service)

@@ -2,15 +2,15 @@
 TLS for the HTTPS listeners: certificates chosen by server name from a
 certificate directory, from ACME and from a default certificate.
 
-L{CertificateStore.match} is the lookup for anything else that needs a
-host's certificate, chain and private key.
+L{lookupCertificate} is the lookup for anything else that needs a host's
+certificate, chain and private key.
 """
 
 from .load import loadCertificateStore
 from .pem import CertificateError, KeyPair, ServerCertificate, loadServerCertificate
 from .selfsigned import ensureSelfSigned
 from .sni import DEFAULT_CIPHERS, InvalidPolicy, SNIConnectionCreator, TLSPolicy
-from .store import CertificateSources, CertificateStore, LoadedCertificates
+from .store import CertificateSources, CertificateStore, LoadedCertificates, lookupCertificate
 
 __all__ = [
     "CertificateError",
@@ -26,4 +26,5 @@ __all__ = [
     "ensureSelfSigned",
     "loadCertificateStore",
     "loadServerCertificate",
+    "lookupCertificate",
 ]

@@ -2,9 +2,9 @@
 Obtaining one certificate over ACME (RFC 8555) with the C{acme} library.
 
 Everything here blocks on the network, so L{AcmeIssuer.issue} runs it in
-the reactor's thread pool. The HTTP-01 answers are published to a
-L{ChallengeResponses} in the reactor thread, where the plain-HTTP listener
-serves them.
+the reactor's thread pool. The HTTP-01 key authorizations are published to
+a L{ChallengeResponses} in the reactor thread, where the plain-HTTP
+listener serves them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import datetime
 import hashlib
 import json
 import os
-from typing import Callable, Optional, Sequence
+from typing import Optional, Sequence
 from urllib.parse import urlsplit
 
 import attrs
@@ -44,8 +44,8 @@ __all__ = [
 LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
 
-#: Seconds one order may take from the challenge answers to the download
-#: of the certificate.
+#: Seconds one order may take from the challenge responses to the
+#: download of the certificate.
 ORDER_TIMEOUT = 120
 
 #: Size of the RSA account key.
@@ -55,7 +55,7 @@ ACCOUNT_KEY_BITS = 2048
 @attrs.frozen
 class AcmeSettings:
     """
-    How mailfront obtains certificates over ACME.
+    Settings for obtaining certificates over ACME.
 
     @ivar directoryURL: The ACME server's directory URL.
     @ivar storageDirectory: Where the account key and the certificates are
@@ -179,7 +179,8 @@ class AcmeStorage:
             with open(path, "rb") as f:
                 key = serialization.load_pem_private_key(f.read(), password=None)
         except FileNotFoundError:
-            makePrivateDirectory(folder)
+            for parent in (self.directory, os.path.dirname(folder), folder):
+                makePrivateDirectory(parent)
             key = rsa.generate_private_key(public_exponent=65537, key_size=ACCOUNT_KEY_BITS)
             writeFile(path, _keyPEM(key), 0o600)
         return jose.JWKRSA(key=key)
@@ -197,8 +198,12 @@ class AcmeStorage:
         Store a domain's new certificate, key first, replacing the old one.
         """
         pair = acmeCertificatePair(self.directory, domain)
-        makePrivateDirectory(os.path.dirname(os.path.dirname(pair.certificatePath)))
-        makePrivateDirectory(os.path.dirname(pair.certificatePath))
+        for folder in (
+            self.directory,
+            os.path.dirname(os.path.dirname(pair.certificatePath)),
+            os.path.dirname(pair.certificatePath),
+        ):
+            makePrivateDirectory(folder)
         writeFile(pair.keyPath, keyPEM, 0o600)
         writeFile(pair.certificatePath, fullchainPEM, 0o644)
         return pair
@@ -216,7 +221,7 @@ class AcmeIssuer:
     """
     Obtains certificates from one ACME server, one order at a time.
 
-    @param challenges: Where the HTTP-01 answers are published.
+    @param challenges: Where the HTTP-01 key authorizations are published.
     @param reactor: Runs the blocking work in its thread pool and supplies
         the current time.
     """

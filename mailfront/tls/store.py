@@ -9,22 +9,21 @@ certificate that is served for every name nothing else covers.
 
 from __future__ import annotations
 
-import datetime
 import os
 from typing import Iterable, Mapping, Optional, Sequence
 
 import attrs
 
-from .pem import CertificateError, KeyPair, ServerCertificate, loadServerCertificate, wildcardParent
+from .pem import CertificateError, KeyPair, ServerCertificate, wildcardParent
 
 __all__ = [
     "CertificateStore",
     "CertificateSources",
     "LoadedCertificates",
-    "loadCertificateStore",
     "scanCertificateDirectory",
     "acmeCertificatePair",
     "normalizeServerName",
+    "lookupCertificate",
 ]
 
 #: File name endings of certificate files in the certificate directory.
@@ -135,10 +134,30 @@ class CertificateStore:
         return [name for name in names if self.match(name) is None]
 
 
+def lookupCertificate(
+    store: Optional[CertificateStore], hostName: str
+) -> Optional[ServerCertificate]:
+    """
+    Find the certificate, chain and private key that serve a host name.
+
+    For code that acts with a host's TLS identity outside a handshake, such
+    as signing a configuration profile for C{autoconfig.example.com}. Pass
+    the current snapshot's store: C{holder.current.certificates}.
+
+    @param hostName: A host name in any letter case, with or without a
+        trailing dot.
+    @return: The certificate that covers the name, or C{None} if only the
+        default certificate would be served or there is no store.
+    """
+    if store is None:
+        return None
+    return store.match(hostName.rstrip(".").lower())
+
+
 @attrs.frozen
 class CertificateSources:
     """
-    Where the certificates of a store come from.
+    The sources of a store's certificates.
 
     @ivar defaultPair: The default certificate's files, or C{None} for the
         self-signed certificate kept in C{stateDirectory}.
