@@ -98,8 +98,8 @@ def buildSite(
     """
     Build the Site that serves every HTTP protocol from C{holder}.
 
-    @param challenges: The ACME HTTP-01 answers to serve; without it, every
-        challenge path answers 404.
+    @param challenges: The ACME HTTP-01 key authorizations to serve. Without
+        it, every challenge path returns 404.
     """
     autoconfigResource = autoconfig.AutoconfigResource(holder)
     routes = {path: autoconfigResource for path in autoconfig.PATHS}
@@ -123,6 +123,8 @@ def prepareSnapshot(
 
     A reload calls this with the snapshot it replaces, so that a certificate
     file that became unusable keeps serving its previous certificate.
+    TODO: nothing rebuilds the snapshot after start yet. Until a reload
+    calls this function, changed certificate files take effect on restart.
 
     @raise mailfront.tls.CertificateError: If the default certificate cannot
         be used and C{previous} has none to keep.
@@ -185,7 +187,7 @@ def makeMailfrontService(
             endpoint = serverFromString(reactor, description)
             StreamServerEndpointService(endpoint, tlsFactory).setServiceParent(service)
     if config.acme is not None:
-        # Added last, so the listeners that answer challenges start first.
+        # Added last, so the listeners that serve challenges start first.
         _acmeManager(config, config.acme, holder, challenges, reactor).setServiceParent(service)
     return service
 

@@ -27,8 +27,8 @@ from .store import CertificateStore
 
 __all__ = ["AcmeManager", "AcmeCounters", "DomainStatus", "Issuer", "retryDelay"]
 
-#: Seconds before the first retry of a failed order; each further failure
-#: doubles it, up to L{RETRY_MAX}.
+#: Seconds before the first retry of a failed order. Each further failure
+#: doubles the delay, up to L{RETRY_MAX}.
 RETRY_FIRST = 300.0
 RETRY_MAX = 86400.0
 
