@@ -45,6 +45,9 @@ DEFAULT_HTTP = "tcp:8080:interface=127.0.0.1"
 DEFAULT_HTTPS = "tcp:8443:interface=127.0.0.1"
 DEFAULT_STATE = "mailfront-state"
 
+#: The name of the ACME service in the service tree.
+ACME_SERVICE_NAME = "acme"
+
 
 @attrs.frozen
 class ServiceConfig:
@@ -206,10 +209,13 @@ def _acmeManager(
     reactor: IReactorCore,
 ) -> AcmeManager:
     issuer = AcmeIssuer(settings, challenges, reactor)  # type: ignore[arg-type]
-    return AcmeManager(
+    manager = AcmeManager(
         holder,
         issuer,
         reactor,  # type: ignore[arg-type]
         config.certificateSources().hostNames,
         settings.orderInterval,
     )
+    # Named so that metrics can find its counters with getServiceNamed.
+    manager.setName(ACME_SERVICE_NAME)
+    return manager
