@@ -9,6 +9,7 @@ from twisted.internet import reactor
 
 from mailfront.registry import InvalidConfiguration
 from mailfront.service import ServiceConfig, makeMailfrontService
+from mailfront.tls import CertificateError, InvalidPolicy
 
 config = ServiceConfig(
     configDirectory="examples/config",
@@ -18,10 +19,13 @@ config = ServiceConfig(
     stateDirectory="mailfront-state",
     profileSigningKeyPair=None,  # KeyPair("/etc/mailfront/signing.pem", "/etc/mailfront/signing.key")
     setupPath="/setup",
+    # Certificates chosen by server name, and ACME; see docs/tls.md.
+    certificateDirectory=None,  # "/etc/mailfront/certificates"
+    acme=None,  # mailfront.tls.acmeclient.AcmeSettings(LETS_ENCRYPT_STAGING, "mailfront-state/acme")
 )
 
 application = Application("mailfront")
 try:
     makeMailfrontService(config, reactor).setServiceParent(application)
-except InvalidConfiguration as e:
+except (InvalidConfiguration, CertificateError, InvalidPolicy) as e:
     raise SystemExit(str(e)) from None

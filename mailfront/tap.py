@@ -4,6 +4,7 @@ The C{twistd mailfront} command line.
 
 from __future__ import annotations
 
+import os
 import re
 
 from twisted.application.service import IService
@@ -18,10 +19,14 @@ from .service import (
     ServiceConfig,
     makeMailfrontService,
 )
-from .tls import CertificateError, KeyPair
+from .tls import DEFAULT_CIPHERS, CertificateError, InvalidPolicy, KeyPair, TLSPolicy
+from .tls.acmeclient import LETS_ENCRYPT, LETS_ENCRYPT_STAGING, AcmeSettings
 from .web import appleprofile, autoconfig
 from .web.root import normalizePath
 from .web.setuppage import DEFAULT_PATH as DEFAULT_SETUP_PATH
+
+#: Short names accepted by --acme-directory.
+ACME_DIRECTORIES = {"letsencrypt": LETS_ENCRYPT, "letsencrypt-staging": LETS_ENCRYPT_STAGING}
 
 __all__ = ["Options", "makeService"]
 
@@ -46,10 +51,58 @@ class Options(usage.Options):
             "tls-certificate",
             None,
             None,
-            "PEM certificate (full chain) for --https listeners. Without it, a "
+            "Default certificate (PEM, full chain) of the --https listeners, served "
+            "for server names no other certificate covers. Without it, a "
             "self-signed certificate is generated in the state directory.",
         ],
         ["tls-key", None, None, "PEM private key of --tls-certificate."],
+        [
+            "tls-dir",
+            None,
+            None,
+            "Directory of certificates chosen by server name: NAME.pem full chains "
+            "with the key inside or in NAME.key, or subdirectories with "
+            "fullchain.pem and privkey.pem.",
+        ],
+        ["tls-min-version", None, "1.2", "Lowest TLS version accepted: 1.2 or 1.3."],
+        ["tls-ciphers", None, DEFAULT_CIPHERS, "OpenSSL cipher string for TLS 1.2."],
+        [
+            "tls-names",
+            None,
+            "autoconfig,autodiscover",
+            "Comma-separated labels that, put before each configured domain, form "
+            "the host names served over HTTPS (add mta-sts when serving MTA-STS).",
+        ],
+        [
+            "acme-directory",
+            None,
+            None,
+            "Obtain certificates for the --tls-names of every domain from this ACME "
+            "directory URL; letsencrypt and letsencrypt-staging name Let's "
+            "Encrypt's. Using it accepts the ACME server's terms of service.",
+        ],
+        ["acme-email", None, None, "Contact email address for the ACME account."],
+        [
+            "acme-dir",
+            None,
+            None,
+            "Directory for the ACME account key and certificates "
+            "(default: STATE-DIR/acme).",
+        ],
+        [
+            "acme-ca-bundle",
+            None,
+            None,
+            "PEM CA certificates to trust for the ACME server's HTTPS instead of the "
+            "system's, for a test ACME server.",
+        ],
+        [
+            "acme-order-interval",
+            None,
+            36.0,
+            "Minimum seconds between two ACME orders.",
+            float,
+        ],
         ["state-dir", None, DEFAULT_STATE, "Directory for files mailfront generates."],
         [
             "profile-signing-certificate",
@@ -96,6 +149,13 @@ class Options(usage.Options):
                 "--profile-signing-certificate and --profile-signing-key must be given together"
             )
         self["setup-path"] = _checkSetupPath(self["setup-path"])
+        self["labels"] = _labels(self["tls-names"])
+        self["policy"] = TLSPolicy(self["tls-min-version"], self["tls-ciphers"])
+        try:
+            self["policy"].check()
+        except InvalidPolicy as e:
+            raise usage.UsageError(str(e)) from None
+        self["acme"] = self._acmeSettings()
         try:
             self["registry"] = loadDirectory(self["config"])
         except InvalidConfiguration as e:
@@ -121,7 +181,51 @@ class Options(usage.Options):
             stateDirectory=self["state-dir"],
             profileSigningKeyPair=signingKeyPair,
             setupPath=self["setup-path"],
+            certificateDirectory=self["tls-dir"],
+            tlsPolicy=self["policy"],
+            hostLabels=self["labels"],
+            acme=self["acme"],
         )
+
+    def _acmeSettings(self) -> AcmeSettings | None:
+        directory = self["acme-directory"]
+        if directory is None:
+            given = [f"--{name}" for name in _ACME_OPTIONS if self[name] is not None]
+            if given:
+                raise usage.UsageError(f"{', '.join(given)} needs --acme-directory")
+            return None
+        url = ACME_DIRECTORIES.get(directory, directory)
+        if not url.startswith(("https://", "http://")):
+            raise usage.UsageError(
+                f"--acme-directory {directory!r} is not a URL; give the ACME directory "
+                "URL or one of " + ", ".join(sorted(ACME_DIRECTORIES))
+            )
+        if not self["http"]:
+            raise usage.UsageError(
+                "--acme-directory needs an --http listener reachable on port 80, "
+                "which answers the ACME HTTP-01 challenges"
+            )
+        if self["acme-order-interval"] < 0:
+            raise usage.UsageError("--acme-order-interval must not be negative")
+        return AcmeSettings(
+            directoryURL=url,
+            storageDirectory=self["acme-dir"] or os.path.join(self["state-dir"], "acme"),
+            email=self["acme-email"],
+            caBundle=self["acme-ca-bundle"],
+            orderInterval=self["acme-order-interval"],
+        )
+
+
+#: Options that mean nothing without --acme-directory.
+_ACME_OPTIONS = ("acme-email", "acme-dir", "acme-ca-bundle")
+
+
+def _labels(text: str) -> tuple[str, ...]:
+    labels = tuple(label.strip().lower() for label in text.split(",") if label.strip())
+    for label in labels:
+        if not label.replace("-", "").isalnum() or label.startswith("-") or len(label) > 63:
+            raise usage.UsageError(f"--tls-names: {label!r} is not a DNS label")
+    return labels
 
 
 def _checkSetupPath(path: str) -> str:

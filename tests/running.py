@@ -29,6 +29,10 @@ TWISTD = (sys.executable, "-c", "from twisted.scripts.twistd import run; run()")
 #: Seconds a child process gets to open its listeners.
 START_TIMEOUT = 20.0
 
+#: Runs twistd with this test's Python. C{python -m twisted} would start
+#: C{twist}, a different runner without twistd's options.
+TWISTD = (sys.executable, "-c", "from twisted.scripts.twistd import run; run()")
+
 
 def freePort(kind: int = socket.SOCK_STREAM) -> int:
     """
