@@ -25,6 +25,10 @@ EXAMPLE_CONFIG = os.path.join(ROOT, "examples", "config")
 #: Seconds a child process gets to open its listeners.
 START_TIMEOUT = 20.0
 
+#: The twistd command of this interpreter. "python -m twisted" would run
+#: the newer "twist" runner, which has no --nodaemon, --pidfile or -y.
+TWISTD = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
+
 
 def freePort(kind: int = socket.SOCK_STREAM) -> int:
     """
@@ -106,7 +110,7 @@ def startMailfront(
     environment["PYTHONPATH"] = ROOT + os.pathsep + environment.get("PYTHONPATH", "")
     if tac is None:
         command = [
-            sys.executable, "-m", "twisted", "--nodaemon", "--pidfile=",
+            *TWISTD, "--nodaemon", "--pidfile=",
             "mailfront",
             "--config", config,
             "--http", f"tcp:{httpPort}:interface=127.0.0.1",
@@ -129,7 +133,7 @@ def startMailfront(
         copy = os.path.join(workDirectory, "mailfront.tac")
         with open(copy, "w", encoding="utf-8") as f:
             f.write(source)
-        command = [sys.executable, "-m", "twisted", "--nodaemon", "--pidfile=", "-y", copy]
+        command = [*TWISTD, "--nodaemon", "--pidfile=", "-y", copy]
     with open(logPath, "wb") as logFile:
         process = subprocess.Popen(
             command, cwd=ROOT, env=environment, stdout=logFile, stderr=subprocess.STDOUT,
