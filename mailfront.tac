@@ -7,8 +7,10 @@
 from twisted.application.service import Application
 from twisted.internet import reactor
 
+from mailfront.admin import AdminTokenError
 from mailfront.registry import InvalidConfiguration
 from mailfront.service import ServiceConfig, makeMailfrontService
+from mailfront.tls import CertificateError
 
 config = ServiceConfig(
     configDirectory="examples/config",
@@ -16,10 +18,16 @@ config = ServiceConfig(
     https=("tcp:8443:interface=127.0.0.1",),
     keyPair=None,  # KeyPair("/etc/mailfront/fullchain.pem", "/etc/mailfront/key.pem")
     stateDirectory="mailfront-state",
+    # Health, readiness, metrics and POST /reload; None for no admin listener.
+    admin="tcp:8081:interface=127.0.0.1",
 )
 
 application = Application("mailfront")
+# For JSON lines instead of text, uncomment (and import sys):
+# from twisted.logger import ILogObserver
+# from mailfront.logs import jsonLinesObserver
+# application.setComponent(ILogObserver, jsonLinesObserver(sys.stdout))
 try:
     makeMailfrontService(config, reactor).setServiceParent(application)
-except InvalidConfiguration as e:
+except (InvalidConfiguration, CertificateError, AdminTokenError) as e:
     raise SystemExit(str(e)) from None

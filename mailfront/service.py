@@ -20,11 +20,12 @@ from twisted.logger import Logger
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.web.server import Site
 
+from .operations import buildOperations
 from .registry import Registry, loadDirectory
 from .snapshot import SnapshotHolder, buildSnapshot
 from .tls import KeyPair, ensureSelfSigned, loadKeyPair
 from .web import autoconfig
-from .web.root import MailfrontSite, RootResource
+from .web.root import MailfrontSite, RequestObserver, RootResource
 
 __all__ = ["ServiceConfig", "makeMailfrontService", "buildSite", "DEFAULT_HTTP", "DEFAULT_HTTPS"]
 
@@ -34,6 +35,8 @@ DEFAULT_CONFIG = "examples/config"
 DEFAULT_HTTP = "tcp:8080:interface=127.0.0.1"
 DEFAULT_HTTPS = "tcp:8443:interface=127.0.0.1"
 DEFAULT_STATE = "mailfront-state"
+DEFAULT_ADMIN = "tcp:8081:interface=127.0.0.1"
+DEFAULT_POLL_INTERVAL = 2.0
 
 
 @attrs.frozen
@@ -47,6 +50,14 @@ class ServiceConfig:
     @ivar keyPair: The certificate for the HTTPS listeners, or C{None} to use
         a self-signed one generated in C{stateDirectory}.
     @ivar stateDirectory: Where mailfront keeps files it makes itself.
+    @ivar admin: Endpoint description of the admin listener (health,
+        readiness, metrics, reload), or C{None} for none.
+    @ivar adminTokenFile: The token C{POST /reload} requires; C{None} means
+        C{admin-token} in C{stateDirectory}, generated on first start.
+    @ivar watch: How to notice configuration changes: C{auto}, C{inotify},
+        C{poll} or C{off}.
+    @ivar pollInterval: Seconds between checks of the directory when
+        polling.
     """
 
     configDirectory: str = DEFAULT_CONFIG
@@ -54,15 +65,25 @@ class ServiceConfig:
     https: Sequence[str] = (DEFAULT_HTTPS,)
     keyPair: Optional[KeyPair] = None
     stateDirectory: str = DEFAULT_STATE
+    admin: Optional[str] = DEFAULT_ADMIN
+    adminTokenFile: Optional[str] = None
+    watch: str = "auto"
+    pollInterval: float = DEFAULT_POLL_INTERVAL
 
 
-def buildSite(holder: SnapshotHolder, reactor: IReactorTime) -> Site:
+def buildSite(
+    holder: SnapshotHolder,
+    reactor: IReactorTime,
+    requestObserver: Optional[RequestObserver] = None,
+) -> Site:
     """
     Build the Site that serves every HTTP protocol from C{holder}.
+
+    @param requestObserver: Observer of every finished request (metrics).
     """
     autoconfigResource = autoconfig.AutoconfigResource(holder)
     routes = {path: autoconfigResource for path in autoconfig.PATHS}
-    site = MailfrontSite(RootResource(routes), reactor)
+    site = MailfrontSite(RootResource(routes), reactor, requestObserver)
     return site
 
 
@@ -99,6 +120,8 @@ def makeMailfrontService(
     @raise mailfront.registry.InvalidConfiguration: If the configuration is
         invalid.
     @raise mailfront.tls.CertificateError: If the certificate cannot be used.
+    @raise mailfront.admin.AdminTokenError: If the admin token file cannot be
+        read or created.
     """
     if registry is None:
         registry = loadDirectory(config.configDirectory)
@@ -111,7 +134,18 @@ def makeMailfrontService(
     )
 
     service = MultiService()
-    site = buildSite(holder, reactor)  # type: ignore[arg-type]
+    operations = buildOperations(
+        reactor,
+        holder,
+        config.configDirectory,
+        config.stateDirectory,
+        config.admin,
+        config.adminTokenFile,
+        config.watch,
+        config.pollInterval,
+    )
+    operations.service.setServiceParent(service)
+    site = buildSite(holder, reactor, operations.metrics)  # type: ignore[arg-type]
     for description in config.http:
         endpoint = serverFromString(reactor, description)
         StreamServerEndpointService(endpoint, site).setServiceParent(service)
