@@ -21,15 +21,23 @@ from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
+from .operations import buildOperations
 from .profilesigning import ProfileSigners, loadProfileSigner
-from .registry import Registry, loadDirectory
+from .registry import ConfigError, InvalidConfiguration, Registry, loadDirectory
 from .snapshot import Snapshot, SnapshotHolder, buildSnapshot
-from .tls import CertificateSources, CertificateStore, KeyPair, SNIConnectionCreator, TLSPolicy
+from .tls import (
+    CertificateError,
+    CertificateSources,
+    CertificateStore,
+    KeyPair,
+    SNIConnectionCreator,
+    TLSPolicy,
+)
 from .tls.acmeclient import AcmeIssuer, AcmeSettings, ChallengeResponses
 from .tls.load import loadCertificateStore, logLoadedCertificates
 from .tls.renewal import AcmeManager
 from .web import acmechallenge, appleprofile, autoconfig, autodiscover, setuppage
-from .web.root import MailfrontSite, RootResource, normalizePath
+from .web.root import MailfrontSite, RequestObserver, RootResource, normalizePath
 
 __all__ = [
     "ServiceConfig",
@@ -46,6 +54,8 @@ DEFAULT_CONFIG = "examples/config"
 DEFAULT_HTTP = "tcp:8080:interface=127.0.0.1"
 DEFAULT_HTTPS = "tcp:8443:interface=127.0.0.1"
 DEFAULT_STATE = "mailfront-state"
+DEFAULT_ADMIN = "tcp:8081:interface=127.0.0.1"
+DEFAULT_POLL_INTERVAL = 2.0
 
 #: The name of the ACME service in the service tree.
 ACME_SERVICE_NAME = "acme"
@@ -73,6 +83,14 @@ class ServiceConfig:
         the host names clients connect to, such as C{autoconfig}.
     @ivar acme: How to obtain certificates over ACME, or C{None} for no
         ACME.
+    @ivar admin: Endpoint description of the admin listener (health,
+        readiness, metrics, reload), or C{None} for none.
+    @ivar adminTokenFile: The token C{POST /reload} requires; C{None} means
+        C{admin-token} in C{stateDirectory}, generated on first start.
+    @ivar watch: How to notice configuration changes: C{auto}, C{inotify},
+        C{poll} or C{off}.
+    @ivar pollInterval: Seconds between checks of the directory when
+        polling.
     """
 
     configDirectory: str = DEFAULT_CONFIG
@@ -80,6 +98,10 @@ class ServiceConfig:
     https: Sequence[str] = (DEFAULT_HTTPS,)
     keyPair: Optional[KeyPair] = None
     stateDirectory: str = DEFAULT_STATE
+    admin: Optional[str] = DEFAULT_ADMIN
+    adminTokenFile: Optional[str] = None
+    watch: str = "auto"
+    pollInterval: float = DEFAULT_POLL_INTERVAL
     profileSigningKeyPair: Optional[KeyPair] = None
     setupPath: str = setuppage.DEFAULT_PATH
     certificateDirectory: Optional[str] = None
@@ -106,6 +128,7 @@ def buildSite(
     signerFor: appleprofile.SignerChooser = ProfileSigners().signerFor,
     setupPath: str = setuppage.DEFAULT_PATH,
     challenges: Optional[ChallengeResponses] = None,
+    requestObserver: Optional[RequestObserver] = None,
 ) -> Site:
     """
     Build the Site that serves every HTTP protocol from C{holder}.
@@ -115,6 +138,7 @@ def buildSite(
         serves it only on the C{autoconfig.} and C{autodiscover.} names.
     @param challenges: The ACME HTTP-01 key authorizations to serve. Without
         it, every challenge path returns 404.
+    @param requestObserver: Observer of every finished request (metrics).
     """
     autoconfigResource = autoconfig.AutoconfigResource(holder)
     routes: dict[bytes, Resource] = {path: autoconfigResource for path in autoconfig.PATHS}
@@ -133,7 +157,7 @@ def buildSite(
         (acmechallenge.PREFIX, challengeResource),
         (autodiscover.JSON_PREFIX, autodiscoverJSON),
     ]
-    site = MailfrontSite(RootResource(routes, prefixes), reactor)
+    site = MailfrontSite(RootResource(routes, prefixes), reactor, requestObserver)
     return site
 
 
@@ -149,8 +173,6 @@ def prepareSnapshot(
 
     A reload calls this with the snapshot it replaces, so that a certificate
     file that became unusable keeps serving its previous certificate.
-    TODO: nothing rebuilds the snapshot after start yet. Until a reload
-    calls this function, changed certificate files take effect on restart.
 
     @raise mailfront.tls.CertificateError: If the default certificate cannot
         be used and C{previous} has none to keep.
@@ -190,6 +212,27 @@ def _profileSigners(
     return ProfileSigners(configured=configured, certificates=lambda: holder.current.certificates)
 
 
+def _reloadSnapshot(
+    config: ServiceConfig,
+    directory: str,
+    generation: int,
+    holder: SnapshotHolder,
+    clock: IReactorTime,
+) -> Snapshot:
+    """
+    Load the configuration and certificates again for a reload.
+
+    Runs in the reload thread. A default certificate that became unusable
+    rejects the reload like an invalid configuration file, so the old
+    snapshot keeps serving.
+    """
+    registry = loadDirectory(directory)
+    try:
+        return prepareSnapshot(config, registry, generation, clock, previous=holder.current)
+    except CertificateError as e:
+        raise InvalidConfiguration([ConfigError(e.path, "", e.reason)]) from None
+
+
 def makeMailfrontService(
     config: ServiceConfig,
     reactor: IReactorCore,
@@ -205,6 +248,8 @@ def makeMailfrontService(
     @raise mailfront.tls.CertificateError: If the default certificate cannot
         be used.
     @raise mailfront.tls.InvalidPolicy: If the TLS policy cannot be used.
+    @raise mailfront.admin.AdminTokenError: If the admin token file cannot be
+        read or created.
     """
     if registry is None:
         registry = loadDirectory(config.configDirectory)
@@ -218,10 +263,29 @@ def makeMailfrontService(
     )
 
     service = MultiService()
+    operations = buildOperations(
+        reactor,
+        holder,
+        config.configDirectory,
+        config.stateDirectory,
+        config.admin,
+        config.adminTokenFile,
+        config.watch,
+        config.pollInterval,
+        load=lambda directory, generation: _reloadSnapshot(
+            config, directory, generation, holder, reactor  # type: ignore[arg-type]
+        ),
+    )
+    operations.service.setServiceParent(service)
     challenges = ChallengeResponses()
     signers = _profileSigners(config, holder, reactor)  # type: ignore[arg-type]
     site = buildSite(
-        holder, reactor, signers.signerFor, config.setupPath, challenges  # type: ignore[arg-type]
+        holder,
+        reactor,  # type: ignore[arg-type]
+        signers.signerFor,
+        config.setupPath,
+        challenges,
+        operations.metrics,
     )
     for description in config.http:
         endpoint = serverFromString(reactor, description)

@@ -10,11 +10,14 @@ import re
 from twisted.application.service import IService
 from twisted.python import usage
 
+from .admin import AdminTokenError
 from .registry import InvalidConfiguration, loadDirectory
 from .service import (
+    DEFAULT_ADMIN,
     DEFAULT_CONFIG,
     DEFAULT_HTTP,
     DEFAULT_HTTPS,
+    DEFAULT_POLL_INTERVAL,
     DEFAULT_STATE,
     ServiceConfig,
     makeMailfrontService,
@@ -27,6 +30,7 @@ from .web.setuppage import DEFAULT_PATH as DEFAULT_SETUP_PATH
 
 #: Short names accepted by --acme-directory.
 ACME_DIRECTORIES = {"letsencrypt": LETS_ENCRYPT, "letsencrypt-staging": LETS_ENCRYPT_STAGING}
+from .watch import WATCH_MODES
 
 __all__ = ["Options", "makeService"]
 
@@ -42,7 +46,9 @@ class Options(usage.Options):
     longdesc = (
         "Serve mail client auto-configuration (Autoconfig) for the domains "
         "of a configuration directory. Without --http or --https, listens on "
-        f"{DEFAULT_HTTP} (HTTP) and {DEFAULT_HTTPS} (HTTPS)."
+        f"{DEFAULT_HTTP} (HTTP) and {DEFAULT_HTTPS} (HTTPS). SIGHUP, a change in the "
+        "configuration directory or POST /reload on the admin listener reloads "
+        "the configuration without a restart."
     )
 
     optParameters = [
@@ -109,7 +115,8 @@ class Options(usage.Options):
             None,
             None,
             "PEM certificate (full chain) that signs Apple configuration profiles. "
-            "Without it, profiles are signed with the HTTPS certificate.",
+            "Without it, profiles are signed with the HTTPS certificate of the "
+            "requested host name.",
         ],
         ["profile-signing-key", None, None, "PEM private key of --profile-signing-certificate."],
         [
@@ -119,7 +126,37 @@ class Options(usage.Options):
             "URL path of the setup page for people on every host name; / serves it "
             "on autoconfig.* and autodiscover.* host names only.",
         ],
+        [
+            "admin",
+            None,
+            DEFAULT_ADMIN,
+            "Twisted endpoint of the admin listener (/healthz, /readyz, /metrics, "
+            "POST /reload). Keep it on loopback or a private network.",
+        ],
+        [
+            "admin-token-file",
+            None,
+            None,
+            "File with the bearer token that POST /reload requires. Default: "
+            "admin-token in the state directory, generated on first start.",
+        ],
+        [
+            "watch",
+            None,
+            "auto",
+            "Reload when the configuration directory changes: auto (inotify on "
+            "Linux, polling elsewhere), inotify, poll or off. SIGHUP always reloads.",
+        ],
+        [
+            "poll-interval",
+            None,
+            DEFAULT_POLL_INTERVAL,
+            "Seconds between checks of the configuration directory when polling.",
+            float,
+        ],
     ]
+
+    optFlags = [["no-admin", None, "Do not start the admin listener."]]
 
     def __init__(self) -> None:
         super().__init__()
@@ -156,6 +193,14 @@ class Options(usage.Options):
         except InvalidPolicy as e:
             raise usage.UsageError(str(e)) from None
         self["acme"] = self._acmeSettings()
+        if self["watch"] not in WATCH_MODES:
+            raise usage.UsageError(
+                f"--watch must be one of {', '.join(WATCH_MODES)}, not {self['watch']!r}"
+            )
+        if not self["poll-interval"] > 0:
+            raise usage.UsageError(
+                f"--poll-interval must be a positive number of seconds, not {self['poll-interval']}"
+            )
         try:
             self["registry"] = loadDirectory(self["config"])
         except InvalidConfiguration as e:
@@ -185,6 +230,10 @@ class Options(usage.Options):
             tlsPolicy=self["policy"],
             hostLabels=self["labels"],
             acme=self["acme"],
+            admin=None if self["no-admin"] else self["admin"],
+            adminTokenFile=self["admin-token-file"],
+            watch=self["watch"],
+            pollInterval=self["poll-interval"],
         )
 
     def _acmeSettings(self) -> AcmeSettings | None:
@@ -256,5 +305,5 @@ def makeService(options: Options) -> IService:
         return makeMailfrontService(
             options.serviceConfig(), reactor, registry=options["registry"]  # type: ignore[arg-type]
         )
-    except CertificateError as e:
+    except (CertificateError, AdminTokenError) as e:
         raise usage.UsageError(str(e)) from None

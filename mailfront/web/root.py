@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import re
 from io import BytesIO
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Protocol, Sequence
 
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, Resource
-from twisted.web.server import Request, Site
+from twisted.web.server import NOT_DONE_YET, Request, Site
 
+from ..redact import redactAddresses
 from .pages import plainText
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "RootResource",
     "MailfrontRequest",
     "MailfrontSite",
+    "RequestObserver",
     "normalizePath",
 ]
 
@@ -94,6 +96,13 @@ class RootResource(Resource):
         if resource is None:
             return plainText(request, 404, "not found")
         result: bytes = resource.render(request)
+        if request.method == b"HEAD" and result is not NOT_DONE_YET:
+            # Twisted's Request drops a HEAD body itself, but first logs a
+            # warning that contains the request's repr, and so its query
+            # string with the user's email address. Responding with the GET
+            # length and no body avoids that warning.
+            request.setHeader(b"content-length", b"%d" % (len(result),))
+            return b""
         return result
 
 
@@ -197,6 +206,22 @@ class MailfrontRequest(Request):
         super().connectionLost(reason)
 
 
+class RequestObserver(Protocol):
+    """
+    An observer of every finished request, such as request metrics.
+    """
+
+    def requestFinished(self, protocol: Optional[str], status: int, duration: float) -> None:
+        """
+        Count one finished request.
+
+        @param protocol: The protocol the resource set, or C{None} when no
+            resource claimed the request.
+        @param status: The HTTP status code sent.
+        @param duration: Seconds from routing the request to finishing it.
+        """
+
+
 class MailfrontSite(Site):
     """
     A Site whose access log carries no query strings or credentials, and
@@ -204,20 +229,27 @@ class MailfrontSite(Site):
 
     Twisted's default access log writes the full request line, and the query
     of an Autoconfig request contains the user's email address. This Site
-    logs the path, the domain the resource found, the status and the
-    duration instead, as one structured event per request.
+    logs the path (with the local part of any address in it replaced by
+    C{*}), the domain the resource found, the status and the duration
+    instead, as one structured event per request.
 
     POST bodies are never parsed as forms: no endpoint takes a form, and
     parsing every body's content type costs throughput.
 
     @ivar maxBodySize: Largest request body accepted, in bytes.
     @ivar requestTimeout: Seconds a client has to send a whole request.
+    @ivar requestObserver: Observer of every finished request, or C{None}.
     """
 
     maxBodySize = MAX_BODY_SIZE
     requestTimeout = REQUEST_TIMEOUT
 
-    def __init__(self, resource: IResource, reactor: IReactorTime) -> None:
+    def __init__(
+        self,
+        resource: IResource,
+        reactor: IReactorTime,
+        requestObserver: Optional[RequestObserver] = None,
+    ) -> None:
         super().__init__(
             resource,
             requestFactory=MailfrontRequest,
@@ -225,6 +257,7 @@ class MailfrontSite(Site):
             parsePOSTFormSubmission=False,
         )
         self._clock = reactor
+        self.requestObserver = requestObserver
 
     def getResourceFor(self, request: IRequest) -> IResource:
         request.startedAt = self._clock.seconds()  # type: ignore[attr-defined]
@@ -233,17 +266,32 @@ class MailfrontSite(Site):
 
     def log(self, request: IRequest) -> None:  # type: ignore[override]
         started = getattr(request, "startedAt", None)
-        duration = None if started is None else self._clock.seconds() - started
-        client = request.getClientAddress()
+        duration = 0.0 if started is None else self._clock.seconds() - started
+        protocol = getattr(request, "protocolName", None)
+        status: int = request.code  # type: ignore[attr-defined]
+        if self.requestObserver is not None:
+            self.requestObserver.requestFinished(protocol, status, duration)
+
+        method = _text(request.method)
+        path = redactAddresses(_text(request.path))
+        domain = getattr(request, "mailDomain", None)
+        client = getattr(request.getClientAddress(), "host", None)
+        # A log observer formats each field of the format string separately
+        # through string.Formatter, which is slow. So the line is formatted
+        # here once with % and passed as one field. The other fields stay in
+        # the event for JSON output.
+        summary = "%s %s %d protocol=%s domain=%s client=%s duration=%.6f" % (
+            method, path, status, protocol, domain, client, duration,
+        )
         accessLog.info(
-            "{method} {path} {status} protocol={protocol} domain={domain} "
-            "client={client} duration={duration}",
-            method=_text(request.method),
-            path=_text(request.path),
-            status=request.code,
-            protocol=getattr(request, "protocolName", None),
-            domain=getattr(request, "mailDomain", None),
-            client=getattr(client, "host", None),
+            "{summary}",
+            summary=summary,
+            method=method,
+            path=path,
+            status=status,
+            protocol=protocol,
+            domain=domain,
+            client=client,
             duration=duration,
         )
 
