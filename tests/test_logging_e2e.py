@@ -48,6 +48,7 @@ class LogFileSetup:
                 case.method.decode(),
                 f"http://127.0.0.1:{service.httpPort}{case.target.decode()}",
                 headers=Headers({name: [value] for name, value in case.headers}),
+                data=case.body or None,
                 pool=client.pool,
                 timeout=10,
             )
