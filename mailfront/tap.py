@@ -28,9 +28,10 @@ from .web import appleprofile, autoconfig
 from .web.root import normalizePath
 from .web.setuppage import DEFAULT_PATH as DEFAULT_SETUP_PATH
 
+from .watch import WATCH_MODES
+
 #: Short names accepted by --acme-directory.
 ACME_DIRECTORIES = {"letsencrypt": LETS_ENCRYPT, "letsencrypt-staging": LETS_ENCRYPT_STAGING}
-from .watch import WATCH_MODES
 
 __all__ = ["Options", "makeService"]
 
