@@ -7,8 +7,10 @@
 from twisted.application.service import Application
 from twisted.internet import reactor
 
+from mailfront.admin import AdminTokenError
 from mailfront.registry import InvalidConfiguration
 from mailfront.service import ServiceConfig, freezeLoadedObjects, makeMailfrontService
+from mailfront.tls import CertificateError, InvalidPolicy
 
 config = ServiceConfig(
     configDirectory="examples/config",
@@ -18,11 +20,20 @@ config = ServiceConfig(
     stateDirectory="mailfront-state",
     profileSigningKeyPair=None,  # KeyPair("/etc/mailfront/signing.pem", "/etc/mailfront/signing.key")
     setupPath="/setup",
+    # Certificates chosen by server name, and ACME; see docs/tls.md.
+    certificateDirectory=None,  # "/etc/mailfront/certificates"
+    acme=None,  # mailfront.tls.acmeclient.AcmeSettings(LETS_ENCRYPT_STAGING, "mailfront-state/acme")
+    # Health, readiness, metrics and POST /reload; None for no admin listener.
+    admin="tcp:8081:interface=127.0.0.1",
 )
 
 application = Application("mailfront")
+# For JSON lines instead of text, uncomment (and import sys):
+# from twisted.logger import ILogObserver
+# from mailfront.logs import jsonLinesObserver
+# application.setComponent(ILogObserver, jsonLinesObserver(sys.stdout))
 try:
     makeMailfrontService(config, reactor).setServiceParent(application)
-except InvalidConfiguration as e:
+except (InvalidConfiguration, CertificateError, InvalidPolicy, AdminTokenError) as e:
     raise SystemExit(str(e)) from None
 freezeLoadedObjects()

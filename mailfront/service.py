@@ -22,12 +22,23 @@ from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
+from .operations import buildOperations
 from .profilesigning import ProfileSigners, loadProfileSigner
-from .registry import Registry, loadDirectory
-from .snapshot import SnapshotHolder, buildSnapshot
-from .tls import KeyPair, ensureSelfSigned, loadKeyPair
-from .web import appleprofile, autoconfig, setuppage
-from .web.root import MailfrontSite, RootResource, normalizePath
+from .registry import ConfigError, InvalidConfiguration, Registry, loadDirectory
+from .snapshot import Snapshot, SnapshotHolder, buildSnapshot
+from .tls import (
+    CertificateError,
+    CertificateSources,
+    CertificateStore,
+    KeyPair,
+    SNIConnectionCreator,
+    TLSPolicy,
+)
+from .tls.acmeclient import AcmeIssuer, AcmeSettings, ChallengeResponses
+from .tls.load import loadCertificateStore, logLoadedCertificates
+from .tls.renewal import AcmeManager
+from .web import acmechallenge, appleprofile, autoconfig, autodiscover, setuppage
+from .web.root import MailfrontSite, RequestObserver, RootResource, normalizePath
 from .workers import reusePortEndpoint, workerService
 
 __all__ = [
@@ -35,6 +46,7 @@ __all__ = [
     "makeMailfrontService",
     "buildSite",
     "freezeLoadedObjects",
+    "prepareSnapshot",
     "DEFAULT_HTTP",
     "DEFAULT_HTTPS",
 ]
@@ -45,6 +57,11 @@ DEFAULT_CONFIG = "examples/config"
 DEFAULT_HTTP = "tcp:8080:interface=127.0.0.1"
 DEFAULT_HTTPS = "tcp:8443:interface=127.0.0.1"
 DEFAULT_STATE = "mailfront-state"
+DEFAULT_ADMIN = "tcp:8081:interface=127.0.0.1"
+DEFAULT_POLL_INTERVAL = 2.0
+
+#: The name of the ACME service in the service tree.
+ACME_SERVICE_NAME = "acme"
 
 
 @attrs.frozen
@@ -55,8 +72,9 @@ class ServiceConfig:
     @ivar configDirectory: The registry's configuration directory.
     @ivar http: Endpoint descriptions of plain HTTP listeners.
     @ivar https: Endpoint descriptions of listeners that speak TLS.
-    @ivar keyPair: The certificate for the HTTPS listeners, or C{None} to use
-        a self-signed one generated in C{stateDirectory}.
+    @ivar keyPair: The default certificate of the HTTPS listeners, served
+        for names no other certificate covers, or C{None} to use a
+        self-signed one generated in C{stateDirectory}.
     @ivar stateDirectory: Where mailfront keeps files it makes itself.
     @ivar workers: Processes serving the HTTP and HTTPS listeners together;
         see L{mailfront.workers}. Listeners that workers cannot share (such
@@ -67,8 +85,23 @@ class ServiceConfig:
     @ivar logFile: twistd's log file, or C{None} for standard output; the
         other workers log beside it.
     @ivar profileSigningKeyPair: The certificate that signs Apple profiles,
-        or C{None} to sign them with the HTTPS certificate.
+        or C{None} to sign them with the HTTPS certificate of the host name.
     @ivar setupPath: The path that serves the setup page on every host name.
+    @ivar certificateDirectory: A directory of certificates chosen by
+        server name, or C{None}; see C{docs/tls.md}.
+    @ivar tlsPolicy: TLS versions and ciphers of the HTTPS listeners.
+    @ivar hostLabels: The labels that, put before a registry domain, form
+        the host names clients connect to, such as C{autoconfig}.
+    @ivar acme: How to obtain certificates over ACME, or C{None} for no
+        ACME.
+    @ivar admin: Endpoint description of the admin listener (health,
+        readiness, metrics, reload), or C{None} for none.
+    @ivar adminTokenFile: The token C{POST /reload} requires; C{None} means
+        C{admin-token} in C{stateDirectory}, generated on first start.
+    @ivar watch: How to notice configuration changes: C{auto}, C{inotify},
+        C{poll} or C{off}.
+    @ivar pollInterval: Seconds between checks of the directory when
+        polling.
     """
 
     configDirectory: str = DEFAULT_CONFIG
@@ -80,8 +113,28 @@ class ServiceConfig:
     workerIndex: int = 0
     workerArguments: Sequence[str] = ()
     logFile: Optional[str] = None
+    admin: Optional[str] = DEFAULT_ADMIN
+    adminTokenFile: Optional[str] = None
+    watch: str = "auto"
+    pollInterval: float = DEFAULT_POLL_INTERVAL
     profileSigningKeyPair: Optional[KeyPair] = None
     setupPath: str = setuppage.DEFAULT_PATH
+    certificateDirectory: Optional[str] = None
+    tlsPolicy: TLSPolicy = TLSPolicy()
+    hostLabels: tuple[str, ...] = ("autoconfig", "autodiscover")
+    acme: Optional[AcmeSettings] = None
+
+    def certificateSources(self) -> CertificateSources:
+        """
+        Describe where the certificate store is loaded from.
+        """
+        return CertificateSources(
+            defaultPair=self.keyPair,
+            stateDirectory=self.stateDirectory,
+            certificateDirectory=self.certificateDirectory,
+            acmeDirectory=self.acme.storageDirectory if self.acme else None,
+            labels=self.hostLabels,
+        )
 
 
 def buildSite(
@@ -89,6 +142,8 @@ def buildSite(
     reactor: IReactorTime,
     signerFor: appleprofile.SignerChooser = ProfileSigners().signerFor,
     setupPath: str = setuppage.DEFAULT_PATH,
+    challenges: Optional[ChallengeResponses] = None,
+    requestObserver: Optional[RequestObserver] = None,
 ) -> Site:
     """
     Build the Site that serves every HTTP protocol from C{holder}.
@@ -96,6 +151,9 @@ def buildSite(
     @param signerFor: Chooses the certificate that signs an Apple profile.
     @param setupPath: The path of the setup page on every host name; C{/}
         serves it only on the C{autoconfig.} and C{autodiscover.} names.
+    @param challenges: The ACME HTTP-01 key authorizations to serve. Without
+        it, every challenge path returns 404.
+    @param requestObserver: Observer of every finished request (metrics).
     """
     autoconfigResource = autoconfig.AutoconfigResource(holder)
     routes: dict[bytes, Resource] = {path: autoconfigResource for path in autoconfig.PATHS}
@@ -104,46 +162,90 @@ def buildSite(
     routes[normalizePath(setupPath.encode("ascii"))] = setuppage.SetupPageResource(
         holder, setupPath, anyHost=True
     )
-    site = MailfrontSite(RootResource(routes), reactor)
+    autodiscoverJSON = autodiscover.AutodiscoverJSONResource(holder)
+    routes[autodiscover.XML_PATH] = autodiscover.AutodiscoverResource(holder, reactor)
+    routes[autodiscover.JSON_PATH] = autodiscoverJSON
+    # The challenge prefix comes first so that no later prefix route can
+    # take its requests.
+    challengeResource = acmechallenge.AcmeChallengeResource(challenges or ChallengeResponses())
+    prefixes = [
+        (acmechallenge.PREFIX, challengeResource),
+        (autodiscover.JSON_PREFIX, autodiscoverJSON),
+    ]
+    site = MailfrontSite(RootResource(routes, prefixes), reactor, requestObserver)
     return site
 
 
-def _tlsOptions(config: ServiceConfig, reactor: IReactorTime):  # type: ignore[no-untyped-def]
-    now = datetime.datetime.fromtimestamp(reactor.seconds(), datetime.timezone.utc)
-    pair = config.keyPair
-    if pair is None:
-        pair, created = ensureSelfSigned(config.stateDirectory, now)
-        if created:
-            log.warn(
-                "No certificate configured: generated a self-signed certificate "
-                "{certificate} for localhost. Clients will not trust it; "
-                "configure --tls-certificate and --tls-key for production.",
-                certificate=pair.certificatePath,
-            )
-        else:
-            log.info(
-                "No certificate configured: using the self-signed certificate {certificate}",
-                certificate=pair.certificatePath,
-            )
-    return loadKeyPair(pair, now)
-
-
-def _profileSigners(config: ServiceConfig, reactor: IReactorTime) -> ProfileSigners:
+def prepareSnapshot(
+    config: ServiceConfig,
+    registry: Registry,
+    generation: int,
+    clock: IReactorTime,
+    previous: Optional[Snapshot] = None,
+) -> Snapshot:
     """
-    Load the configured signing certificate and the HTTPS certificate.
+    Load the certificate store for C{registry} and build a snapshot with it.
 
-    Call it after L{_tlsOptions}, which generates the self-signed HTTPS
-    certificate when none is configured.
+    A reload calls this with the snapshot it replaces, so that a certificate
+    file that became unusable keeps serving its previous certificate.
+
+    @raise mailfront.tls.CertificateError: If the default certificate cannot
+        be used and C{previous} has none to keep.
     """
-    now = datetime.datetime.fromtimestamp(reactor.seconds(), datetime.timezone.utc)
+    now = datetime.datetime.fromtimestamp(clock.seconds(), datetime.timezone.utc)
+    loaded = loadCertificateStore(
+        config.certificateSources(),
+        registry.domains,
+        now,
+        previous.certificates if previous is not None else None,
+    )
+    if loaded.generatedSelfSigned:
+        log.warn(
+            "No default certificate configured: generated a self-signed certificate "
+            "in {directory} for localhost. Clients will not trust it; configure "
+            "--tls-certificate and --tls-key for production.",
+            directory=config.stateDirectory,
+        )
+    logLoadedCertificates(loaded, log, acmeEnabled=config.acme is not None)
+    return buildSnapshot(registry, generation, certificates=loaded.store)
+
+
+def _profileSigners(
+    config: ServiceConfig, holder: SnapshotHolder, reactor: IReactorTime
+) -> ProfileSigners:
+    """
+    Load the configured signing certificate, and otherwise sign with the
+    current snapshot's HTTPS certificate of each host name. Without HTTPS
+    listeners there is no served certificate, so profiles go out unsigned.
+    """
     configured = None
     if config.profileSigningKeyPair is not None:
+        now = datetime.datetime.fromtimestamp(reactor.seconds(), datetime.timezone.utc)
         configured = loadProfileSigner(config.profileSigningKeyPair, now)
-    httpsPair = config.keyPair
-    if httpsPair is None and config.https:
-        httpsPair = ensureSelfSigned(config.stateDirectory, now)[0]
-    https = None if httpsPair is None else loadProfileSigner(httpsPair, now)
-    return ProfileSigners(configured=configured, https=https)
+    if not config.https:
+        return ProfileSigners(configured=configured)
+    return ProfileSigners(configured=configured, certificates=lambda: holder.current.certificates)
+
+
+def _reloadSnapshot(
+    config: ServiceConfig,
+    directory: str,
+    generation: int,
+    holder: SnapshotHolder,
+    clock: IReactorTime,
+) -> Snapshot:
+    """
+    Load the configuration and certificates again for a reload.
+
+    Runs in the reload thread. A default certificate that became unusable
+    rejects the reload like an invalid configuration file, so the old
+    snapshot keeps serving.
+    """
+    registry = loadDirectory(directory)
+    try:
+        return prepareSnapshot(config, registry, generation, clock, previous=holder.current)
+    except CertificateError as e:
+        raise InvalidConfiguration([ConfigError(e.path, "", e.reason)]) from None
 
 
 def freezeLoadedObjects() -> None:
@@ -172,11 +274,16 @@ def makeMailfrontService(
         C{config.configDirectory} when C{None}.
     @raise mailfront.registry.InvalidConfiguration: If the configuration is
         invalid.
-    @raise mailfront.tls.CertificateError: If the certificate cannot be used.
+    @raise mailfront.tls.CertificateError: If the default certificate cannot
+        be used.
+    @raise mailfront.tls.InvalidPolicy: If the TLS policy cannot be used.
+    @raise mailfront.admin.AdminTokenError: If the admin token file cannot be
+        read or created.
     """
     if registry is None:
         registry = loadDirectory(config.configDirectory)
-    holder = SnapshotHolder(buildSnapshot(registry, generation=1))
+    config.tlsPolicy.check()
+    holder = SnapshotHolder(prepareSnapshot(config, registry, 1, reactor))  # type: ignore[arg-type]
     log.info(
         "Loaded {domains} domains of {providers} providers from {directory}",
         domains=len(registry.domains),
@@ -184,22 +291,77 @@ def makeMailfrontService(
         directory=config.configDirectory,
     )
 
-    tlsOptions = _tlsOptions(config, reactor) if config.https else None  # type: ignore[arg-type]
-    signers = _profileSigners(config, reactor)  # type: ignore[arg-type]
-
     service = MultiService()
-    site = buildSite(holder, reactor, signers.signerFor, config.setupPath)  # type: ignore[arg-type]
+    operations = buildOperations(
+        reactor,
+        holder,
+        config.configDirectory,
+        config.stateDirectory,
+        config.admin,
+        config.adminTokenFile,
+        config.watch,
+        config.pollInterval,
+        load=lambda directory, generation: _reloadSnapshot(
+            config, directory, generation, holder, reactor  # type: ignore[arg-type]
+        ),
+    )
+    operations.service.setServiceParent(service)
+    challenges = ChallengeResponses()
+    signers = _profileSigners(config, holder, reactor)  # type: ignore[arg-type]
+    site = buildSite(
+        holder,
+        reactor,  # type: ignore[arg-type]
+        signers.signerFor,
+        config.setupPath,
+        challenges,
+        operations.metrics,
+    )
     makeEndpoint = serverFromString if config.workers == 1 else reusePortEndpoint
     for description in config.http:
         endpoint = makeEndpoint(reactor, description)
         StreamServerEndpointService(endpoint, site).setServiceParent(service)
     if config.https:
-        tlsFactory = TLSMemoryBIOFactory(tlsOptions, False, site)  # type: ignore[arg-type]
+        creator = SNIConnectionCreator(lambda: _certificates(holder), config.tlsPolicy)
+        tlsFactory = TLSMemoryBIOFactory(creator, False, site)
         for description in config.https:
             endpoint = makeEndpoint(reactor, description)
             StreamServerEndpointService(endpoint, tlsFactory).setServiceParent(service)
     if config.workers > 1:
         workerService(
-            reactor, config.workers, config.workerIndex, config.workerArguments, config.logFile
+            reactor,
+            config.workers,
+            config.workerIndex,
+            config.workerArguments,
+            config.logFile,
+            holder,
         ).setServiceParent(service)
+    if config.acme is not None:
+        # Added last, so the listeners that serve challenges start first.
+        _acmeManager(config, config.acme, holder, challenges, reactor).setServiceParent(service)
     return service
+
+
+def _certificates(holder: SnapshotHolder) -> CertificateStore:
+    store = holder.current.certificates
+    assert store is not None, "snapshots of the service are built with prepareSnapshot"
+    return store
+
+
+def _acmeManager(
+    config: ServiceConfig,
+    settings: AcmeSettings,
+    holder: SnapshotHolder,
+    challenges: ChallengeResponses,
+    reactor: IReactorCore,
+) -> AcmeManager:
+    issuer = AcmeIssuer(settings, challenges, reactor)  # type: ignore[arg-type]
+    manager = AcmeManager(
+        holder,
+        issuer,
+        reactor,  # type: ignore[arg-type]
+        config.certificateSources().hostNames,
+        settings.orderInterval,
+    )
+    # Named so that metrics can find its counters with getServiceNamed.
+    manager.setName(ACME_SERVICE_NAME)
+    return manager

@@ -15,6 +15,7 @@ import attrs
 
 from .registry import DomainEntry, Registry
 from .render.autoconfig import AutoconfigTemplate, prepareTemplate
+from .tls.store import CertificateStore
 
 __all__ = ["Snapshot", "SnapshotHolder", "buildSnapshot"]
 
@@ -27,11 +28,14 @@ class Snapshot:
     @ivar registry: The validated registry.
     @ivar generation: Counts the snapshots built by this process, from 1.
     @ivar autoconfig: Prepared Autoconfig template of each domain.
+    @ivar certificates: The certificates the HTTPS listeners serve, or
+        C{None} in a snapshot built for a use without HTTPS.
     """
 
     registry: Registry
     generation: int
     autoconfig: Mapping[str, AutoconfigTemplate]
+    certificates: Optional[CertificateStore] = None
 
     def lookup(self, domain: str) -> Optional[DomainEntry]:
         """
@@ -40,11 +44,18 @@ class Snapshot:
         return self.registry.domains.get(domain)
 
 
-def buildSnapshot(registry: Registry, generation: int) -> Snapshot:
+def buildSnapshot(
+    registry: Registry,
+    generation: int,
+    certificates: Optional[CertificateStore] = None,
+) -> Snapshot:
     """
     Prepare every response that does not depend on the request.
 
     Domains that share a provider object share one prepared template.
+
+    @param certificates: The store loaded for this registry with
+        L{mailfront.tls.loadCertificateStore}.
     """
     templates: dict[int, AutoconfigTemplate] = {}
     autoconfig: dict[str, AutoconfigTemplate] = {}
@@ -54,7 +65,9 @@ def buildSnapshot(registry: Registry, generation: int) -> Snapshot:
         if template is None:
             template = templates[key] = prepareTemplate(entry.provider)
         autoconfig[name] = template
-    return Snapshot(registry=registry, generation=generation, autoconfig=autoconfig)
+    return Snapshot(
+        registry=registry, generation=generation, autoconfig=autoconfig, certificates=certificates
+    )
 
 
 class SnapshotHolder:

@@ -4,6 +4,7 @@ The C{twistd mailfront} command line.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from typing import Optional, Sequence
@@ -11,21 +12,30 @@ from typing import Optional, Sequence
 from twisted.application.service import IService
 from twisted.python import usage
 
+from .admin import AdminTokenError
 from .registry import InvalidConfiguration, loadDirectory
 from .service import (
+    DEFAULT_ADMIN,
     DEFAULT_CONFIG,
     DEFAULT_HTTP,
     DEFAULT_HTTPS,
+    DEFAULT_POLL_INTERVAL,
     DEFAULT_STATE,
     ServiceConfig,
     freezeLoadedObjects,
     makeMailfrontService,
 )
-from .tls import CertificateError, KeyPair
+from .tls import DEFAULT_CIPHERS, CertificateError, InvalidPolicy, KeyPair, TLSPolicy
+from .tls.acmeclient import LETS_ENCRYPT, LETS_ENCRYPT_STAGING, AcmeSettings
 from .web import appleprofile, autoconfig
 from .web.root import normalizePath
 from .web.setuppage import DEFAULT_PATH as DEFAULT_SETUP_PATH
 from .workers import InvalidWorkerListener, reusePortEndpoint
+
+from .watch import WATCH_MODES
+
+#: Short names accepted by --acme-directory.
+ACME_DIRECTORIES = {"letsencrypt": LETS_ENCRYPT, "letsencrypt-staging": LETS_ENCRYPT_STAGING}
 
 __all__ = ["Options", "makeService"]
 
@@ -41,7 +51,9 @@ class Options(usage.Options):
     longdesc = (
         "Serve mail client auto-configuration (Autoconfig) for the domains "
         "of a configuration directory. Without --http or --https, listens on "
-        f"{DEFAULT_HTTP} (HTTP) and {DEFAULT_HTTPS} (HTTPS)."
+        f"{DEFAULT_HTTP} (HTTP) and {DEFAULT_HTTPS} (HTTPS). SIGHUP, a change in the "
+        "configuration directory or POST /reload on the admin listener reloads "
+        "the configuration without a restart."
     )
 
     optParameters = [
@@ -50,10 +62,58 @@ class Options(usage.Options):
             "tls-certificate",
             None,
             None,
-            "PEM certificate (full chain) for --https listeners. Without it, a "
+            "Default certificate (PEM, full chain) of the --https listeners, served "
+            "for server names no other certificate covers. Without it, a "
             "self-signed certificate is generated in the state directory.",
         ],
         ["tls-key", None, None, "PEM private key of --tls-certificate."],
+        [
+            "tls-dir",
+            None,
+            None,
+            "Directory of certificates chosen by server name: NAME.pem full chains "
+            "with the key inside or in NAME.key, or subdirectories with "
+            "fullchain.pem and privkey.pem.",
+        ],
+        ["tls-min-version", None, "1.2", "Lowest TLS version accepted: 1.2 or 1.3."],
+        ["tls-ciphers", None, DEFAULT_CIPHERS, "OpenSSL cipher string for TLS 1.2."],
+        [
+            "tls-names",
+            None,
+            "autoconfig,autodiscover",
+            "Comma-separated labels that, put before each configured domain, form "
+            "the host names served over HTTPS (add mta-sts when serving MTA-STS).",
+        ],
+        [
+            "acme-directory",
+            None,
+            None,
+            "Obtain certificates for the --tls-names of every domain from this ACME "
+            "directory URL; letsencrypt and letsencrypt-staging name Let's "
+            "Encrypt's. Using it accepts the ACME server's terms of service.",
+        ],
+        ["acme-email", None, None, "Contact email address for the ACME account."],
+        [
+            "acme-dir",
+            None,
+            None,
+            "Directory for the ACME account key and certificates "
+            "(default: STATE-DIR/acme).",
+        ],
+        [
+            "acme-ca-bundle",
+            None,
+            None,
+            "PEM CA certificates to trust for the ACME server's HTTPS instead of the "
+            "system's, for a test ACME server.",
+        ],
+        [
+            "acme-order-interval",
+            None,
+            36.0,
+            "Minimum seconds between two ACME orders.",
+            float,
+        ],
         ["state-dir", None, DEFAULT_STATE, "Directory for files mailfront generates."],
         [
             "workers",
@@ -69,7 +129,8 @@ class Options(usage.Options):
             None,
             None,
             "PEM certificate (full chain) that signs Apple configuration profiles. "
-            "Without it, profiles are signed with the HTTPS certificate.",
+            "Without it, profiles are signed with the HTTPS certificate of the "
+            "requested host name.",
         ],
         ["profile-signing-key", None, None, "PEM private key of --profile-signing-certificate."],
         [
@@ -79,7 +140,37 @@ class Options(usage.Options):
             "URL path of the setup page for people on every host name; / serves it "
             "on autoconfig.* and autodiscover.* host names only.",
         ],
+        [
+            "admin",
+            None,
+            DEFAULT_ADMIN,
+            "Twisted endpoint of the admin listener (/healthz, /readyz, /metrics, "
+            "POST /reload). Keep it on loopback or a private network.",
+        ],
+        [
+            "admin-token-file",
+            None,
+            None,
+            "File with the bearer token that POST /reload requires. Default: "
+            "admin-token in the state directory, generated on first start.",
+        ],
+        [
+            "watch",
+            None,
+            "auto",
+            "Reload when the configuration directory changes: auto (inotify on "
+            "Linux, polling elsewhere), inotify, poll or off. SIGHUP always reloads.",
+        ],
+        [
+            "poll-interval",
+            None,
+            DEFAULT_POLL_INTERVAL,
+            "Seconds between checks of the configuration directory when polling.",
+            float,
+        ],
     ]
+
+    optFlags = [["no-admin", None, "Do not start the admin listener."]]
 
     def __init__(self) -> None:
         super().__init__()
@@ -116,6 +207,21 @@ class Options(usage.Options):
                 "--profile-signing-certificate and --profile-signing-key must be given together"
             )
         self["setup-path"] = _checkSetupPath(self["setup-path"])
+        self["labels"] = _labels(self["tls-names"])
+        self["policy"] = TLSPolicy(self["tls-min-version"], self["tls-ciphers"])
+        try:
+            self["policy"].check()
+        except InvalidPolicy as e:
+            raise usage.UsageError(str(e)) from None
+        self["acme"] = self._acmeSettings()
+        if self["watch"] not in WATCH_MODES:
+            raise usage.UsageError(
+                f"--watch must be one of {', '.join(WATCH_MODES)}, not {self['watch']!r}"
+            )
+        if not self["poll-interval"] > 0:
+            raise usage.UsageError(
+                f"--poll-interval must be a positive number of seconds, not {self['poll-interval']}"
+            )
         try:
             self["registry"] = loadDirectory(self["config"])
         except InvalidConfiguration as e:
@@ -126,6 +232,11 @@ class Options(usage.Options):
             raise usage.UsageError(f"--workers must be 1 or more, not {self['workers']}")
         if self["workers"] == 1:
             return
+        if self["acme-directory"] is not None:
+            raise usage.UsageError(
+                "--acme-directory needs --workers 1: the answers to ACME challenges "
+                "are kept in the memory of one process"
+            )
         for description in [*self["http"], *self["https"]]:
             try:
                 reusePortEndpoint(None, description)
@@ -169,7 +280,57 @@ class Options(usage.Options):
             logFile=self._logFile(),
             profileSigningKeyPair=signingKeyPair,
             setupPath=self["setup-path"],
+            certificateDirectory=self["tls-dir"],
+            tlsPolicy=self["policy"],
+            hostLabels=self["labels"],
+            acme=self["acme"],
+            # Workers other than worker 0 reload when worker 0 tells them to,
+            # and leave the admin listener to it.
+            admin=None if self["no-admin"] or self["worker-index"] else self["admin"],
+            adminTokenFile=self["admin-token-file"],
+            watch="off" if self["worker-index"] else self["watch"],
+            pollInterval=self["poll-interval"],
         )
+
+    def _acmeSettings(self) -> AcmeSettings | None:
+        directory = self["acme-directory"]
+        if directory is None:
+            given = [f"--{name}" for name in _ACME_OPTIONS if self[name] is not None]
+            if given:
+                raise usage.UsageError(f"{', '.join(given)} needs --acme-directory")
+            return None
+        url = ACME_DIRECTORIES.get(directory, directory)
+        if not url.startswith(("https://", "http://")):
+            raise usage.UsageError(
+                f"--acme-directory {directory!r} is not a URL; give the ACME directory "
+                "URL or one of " + ", ".join(sorted(ACME_DIRECTORIES))
+            )
+        if not self["http"]:
+            raise usage.UsageError(
+                "--acme-directory needs an --http listener reachable on port 80, "
+                "which answers the ACME HTTP-01 challenges"
+            )
+        if self["acme-order-interval"] < 0:
+            raise usage.UsageError("--acme-order-interval must not be negative")
+        return AcmeSettings(
+            directoryURL=url,
+            storageDirectory=self["acme-dir"] or os.path.join(self["state-dir"], "acme"),
+            email=self["acme-email"],
+            caBundle=self["acme-ca-bundle"],
+            orderInterval=self["acme-order-interval"],
+        )
+
+
+#: Options that mean nothing without --acme-directory.
+_ACME_OPTIONS = ("acme-email", "acme-dir", "acme-ca-bundle")
+
+
+def _labels(text: str) -> tuple[str, ...]:
+    labels = tuple(label.strip().lower() for label in text.split(",") if label.strip())
+    for label in labels:
+        if not label.replace("-", "").isalnum() or label.startswith("-") or len(label) > 63:
+            raise usage.UsageError(f"--tls-names: {label!r} is not a DNS label")
+    return labels
 
 
 def _checkSetupPath(path: str) -> str:
@@ -200,7 +361,7 @@ def makeService(options: Options) -> IService:
         service = makeMailfrontService(
             options.serviceConfig(), reactor, registry=options["registry"]  # type: ignore[arg-type]
         )
-    except CertificateError as e:
+    except (CertificateError, AdminTokenError) as e:
         raise usage.UsageError(str(e)) from None
     freezeLoadedObjects()
     return service

@@ -10,7 +10,9 @@ requests from its own snapshot.
 
 Worker 0 stops the other workers when it stops. A worker whose worker 0
 disappears (killed with SIGKILL) notices its standard input closing and
-stops too.
+stops too. Only worker 0 runs the admin listener and watches the
+configuration directory; after each reload that worker 0 applies, it sends
+SIGHUP to the other workers, so they reload too.
 """
 
 from __future__ import annotations
@@ -24,13 +26,15 @@ import attrs
 from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.internet.endpoints import TCP6ServerEndpoint, serverFromString
-from twisted.internet.error import ProcessDone
+from twisted.internet.error import ProcessDone, ProcessExitedAlready
 from twisted.internet.interfaces import IListeningPort, IProtocolFactory, IStreamServerEndpoint
 from twisted.internet.process import ProcessReader
 from twisted.internet.protocol import ProcessProtocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
+
+from .snapshot import Snapshot, SnapshotHolder
 
 __all__ = [
     "TWISTD_FOREGROUND",
@@ -192,8 +196,7 @@ class WorkerLauncher(Service):
         output; see L{workerLogFile}.
     """
 
-    # TODO: a worker that exits is not restarted, and a reload reaches only
-    # the worker that receives it.
+    # TODO: a worker that exits is not restarted.
 
     def __init__(
         self,
@@ -201,6 +204,7 @@ class WorkerLauncher(Service):
         count: int,
         arguments: Sequence[str],
         logFile: Optional[str],
+        holder: Optional[SnapshotHolder] = None,
     ) -> None:
         self._reactor = reactor
         self.count = count
@@ -208,6 +212,26 @@ class WorkerLauncher(Service):
         self.logFile = logFile
         self.stopping = False
         self._workers: list[_WorkerProtocol] = []
+        if holder is not None:
+            holder.addObserver(self._reloadWorkers)
+
+    def _reloadWorkers(self, previous: Snapshot, current: Snapshot) -> None:
+        """
+        Send SIGHUP to every running worker after worker 0 swapped in a new
+        snapshot.
+        """
+        for worker in self._workers:
+            if worker.ended.called:
+                continue
+            transport: Any = worker.transport
+            try:
+                transport.signalProcess("HUP")
+            except (ProcessExitedAlready, OSError) as e:
+                log.warn(
+                    "Could not tell worker {worker} to reload: {error}",
+                    worker=worker.index,
+                    error=e,
+                )
 
     def commandFor(self, index: int) -> list[str]:
         """
@@ -307,11 +331,15 @@ def workerService(
     index: int,
     arguments: Sequence[str],
     logFile: Optional[str],
+    holder: Optional[SnapshotHolder] = None,
 ) -> Service:
     """
     Build the service that manages the workers from this worker's side: a
     L{WorkerLauncher} in worker 0, a L{WorkerChild} in the others.
+
+    @param holder: Worker 0's snapshots; each swap makes the other workers
+        reload.
     """
     if index == 0:
-        return WorkerLauncher(reactor, count, arguments, logFile)
+        return WorkerLauncher(reactor, count, arguments, logFile, holder)
     return WorkerChild(reactor)

@@ -29,6 +29,10 @@ TWISTD = (sys.executable, "-c", "from twisted.scripts.twistd import run; run()")
 #: Seconds a child process gets to open its listeners.
 START_TIMEOUT = 20.0
 
+#: Runs twistd with this test's Python. C{python -m twisted} would start
+#: C{twist}, a different runner without twistd's options.
+TWISTD = (sys.executable, "-c", "from twisted.scripts.twistd import run; run()")
+
 
 def freePort(kind: int = socket.SOCK_STREAM) -> int:
     """
@@ -47,6 +51,8 @@ class RunningService:
 
     @ivar certificatePath: The self-signed certificate it generated, to trust
         in HTTPS clients.
+    @ivar adminPort: The port of the admin listener (health, readiness,
+        metrics, reload); its token is in C{adminTokenPath}.
     """
 
     process: subprocess.Popen[bytes]
@@ -54,6 +60,11 @@ class RunningService:
     httpsPort: int
     stateDirectory: str
     logPath: str
+    adminPort: int
+
+    @property
+    def adminTokenPath(self) -> str:
+        return os.path.join(self.stateDirectory, "admin-token")
 
     @property
     def certificatePath(self) -> str:
@@ -87,21 +98,23 @@ def startMailfront(
     extraArguments: Sequence[str] = (),
     waitPorts: Sequence[int] = (),
     tac: Optional[str] = None,
+    twistdArguments: Sequence[str] = (),
 ) -> RunningService:
     """
-    Start C{twistd -n mailfront} with an HTTP and an HTTPS listener on
-    127.0.0.1 and wait until both accept connections.
+    Start C{twistd -n mailfront} with an HTTP, an HTTPS and an admin
+    listener on 127.0.0.1 and wait until they accept connections.
 
     The process is stopped when the test ends.
 
     @param extraArguments: More mailfront options, such as DNS listeners.
     @param waitPorts: More TCP ports to wait for.
     @param tac: Run a copy of this C{.tac} file with C{twistd -ny} instead
-        of the plugin. The copy has the default endpoints (ports 8080 and
-        8443), configuration directory and state directory of the original
-        replaced by this test's.
+        of the plugin. The copy has the default endpoints (ports 8080, 8443
+        and 8081), configuration directory and state directory of the
+        original replaced by this test's.
+    @param twistdArguments: Options of twistd itself, such as C{--logger}.
     """
-    httpPort, httpsPort = freePort(), freePort()
+    httpPort, httpsPort, adminPort = freePort(), freePort(), freePort()
     workDirectory = os.path.abspath(testCase.mktemp())
     os.makedirs(workDirectory)
     state = os.path.join(workDirectory, "state")
@@ -111,10 +124,12 @@ def startMailfront(
     if tac is None:
         command = [
             *TWISTD, "--nodaemon", "--pidfile=",
+            *twistdArguments,
             "mailfront",
             "--config", config,
             "--http", f"tcp:{httpPort}:interface=127.0.0.1",
             "--https", f"tcp:{httpsPort}:interface=127.0.0.1",
+            "--admin", f"tcp:{adminPort}:interface=127.0.0.1",
             "--state-dir", state,
             *extraArguments,
         ]
@@ -124,6 +139,7 @@ def startMailfront(
         for original, replacement in (
             ("tcp:8080:", f"tcp:{httpPort}:"),
             ("tcp:8443:", f"tcp:{httpsPort}:"),
+            ("tcp:8081:", f"tcp:{adminPort}:"),
             ('"examples/config"', repr(config)),
             ('"mailfront-state"', repr(state)),
         ):
@@ -133,7 +149,9 @@ def startMailfront(
         copy = os.path.join(workDirectory, "mailfront.tac")
         with open(copy, "w", encoding="utf-8") as f:
             f.write(source)
-        command = [*TWISTD, "--nodaemon", "--pidfile=", "-y", copy]
+        command = [
+            *TWISTD, "--nodaemon", "--pidfile=", *twistdArguments, "-y", copy,
+        ]
     with open(logPath, "wb") as logFile:
         process = subprocess.Popen(
             command, cwd=ROOT, env=environment, stdout=logFile, stderr=subprocess.STDOUT,
@@ -150,6 +168,6 @@ def startMailfront(
                 process.wait()
 
     testCase.addCleanup(stop)
-    for port in (httpPort, httpsPort, *waitPorts):
+    for port in (httpPort, httpsPort, adminPort, *waitPorts):
         _waitForPort(port, process, logPath)
-    return RunningService(process, httpPort, httpsPort, state, logPath)
+    return RunningService(process, httpPort, httpsPort, state, logPath, adminPort)

@@ -184,4 +184,4 @@ class CommandLineTests(TestCase):
             cwd=ROOT, capture_output=True, text=True, timeout=60,
         )
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertIn("valid, 2 providers, 5 domains", result.stdout)
+        self.assertIn("valid, 2 providers, 7 domains", result.stdout)

@@ -160,8 +160,9 @@ class ServiceSignerTests(SynchronousTestCase):
     """
 
     def signedBy(self, config: ServiceConfig) -> list[x509.Certificate]:
-        service = makeMailfrontService(config, MemoryReactorClock(),
-                                       registry=loadDirectory(EXAMPLE_CONFIG))
+        clock = MemoryReactorClock()
+        clock.advance(_now().timestamp())
+        service = makeMailfrontService(config, clock, registry=loadDirectory(EXAMPLE_CONFIG))
         treq = StubTreq(_site(service).resource)
         response = self.successResultOf(treq.get(
             "https://autoconfig.example.com/apple/mail.mobileconfig?emailaddress=fred%40example.com"

@@ -254,6 +254,7 @@ def formatProviderFile(
         writer.array("domains", [formatString(name) for name in domains])
     writer.pair("client-config-update", provider.clientConfigUpdate)
     writer.pair("activesync-url", provider.activeSyncURL)
+    writer.pair("autodiscover-url", provider.autodiscoverURL)
 
     for server in provider.incoming:
         _server(writer, f"{base}.incoming", server)

@@ -237,6 +237,11 @@ class Provider:
 
     @ivar id: The provider's name in the configuration.
     @ivar source: Path of the file that defined the provider, for messages.
+    @ivar activeSyncURL: The https URL of the ActiveSync server, which may
+        contain C{%EMAILDOMAIN%}.
+    @ivar autodiscoverURL: The https URL of the Autodiscover XML endpoint
+        that serves this provider's domains, which may contain
+        C{%EMAILDOMAIN%}; C{None} means C{autodiscover.<domain>}.
     """
 
     id: str
@@ -254,6 +259,7 @@ class Provider:
     enable: Optional[Enable] = None
     clientConfigUpdate: Optional[str] = None
     activeSyncURL: Optional[str] = None
+    autodiscoverURL: Optional[str] = None
 
 
 @attrs.frozen
@@ -266,9 +272,10 @@ class DomainEntry:
         carrying this domain's overrides.
     @ivar source: Path of the file that claimed the domain, for messages.
     @ivar redirectAddress: Autodiscover C{redirectAddr} target, if accounts of
-        this domain live under another address.
+        this domain live under another address. It may contain
+        C{%EMAILLOCALPART%}; its domain is never this domain.
     @ivar redirectURL: Autodiscover C{redirectUrl} target, if another server
-        answers Autodiscover for this domain.
+        serves Autodiscover for this domain.
     """
 
     name: str

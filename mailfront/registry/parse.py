@@ -650,6 +650,7 @@ _SETTING_KEYS: dict[str, str] = {
     "enable": "enable",
     "client-config-update": "clientConfigUpdate",
     "activesync-url": "activeSyncURL",
+    "autodiscover-url": "autodiscoverURL",
 }
 
 
@@ -682,6 +683,8 @@ def _settings(ctx: _Context, key: str, table: Mapping[str, object]) -> dict[str,
             result = _oauth2(ctx, where, value)
         elif tomlKey == "enable":
             result = _enable(ctx, where, value)
+        elif tomlKey in ("activesync-url", "autodiscover-url"):
+            result = _httpsURL(ctx, where, value, frozenset({"EMAILDOMAIN"}))
         else:
             result = _url(ctx, where, value)
         if result is not INVALID:
@@ -757,10 +760,7 @@ def _domain(ctx: _Context, name: str, value: object) -> Any:
     if providerID is None and "provider" not in table:
         ctx.missing(f"{key}.provider", "; name the provider that serves this domain")
     overrides = _settings(ctx, key, table)
-    redirectAddress = _optional(ctx, key, table, "redirect-address", _string)
-    if redirectAddress is not None and "@" not in redirectAddress:
-        ctx.error(f"{key}.redirect-address", f"{redirectAddress!r} is not an email address")
-        redirectAddress = None
+    redirectAddress, redirectURL = _redirects(ctx, key, table, normalized)
     return _DomainClaim(
         normalized,
         key,
@@ -768,8 +768,103 @@ def _domain(ctx: _Context, name: str, value: object) -> Any:
         providerID,
         overrides,
         redirectAddress=redirectAddress,
-        redirectURL=_optional(ctx, key, table, "redirect-url", _url),
+        redirectURL=redirectURL,
     )
+
+
+# Autodiscover ----------------------------------------------------------------
+
+_HTTPS_URL = re.compile(r"^https://[^\s/?#@]+(/\S*)?$")
+
+
+def _httpsURL(ctx: _Context, key: str, value: object, allowed: frozenset[str]) -> Any:
+    """
+    Check an https URL that mailfront sends to clients as it is, in XML,
+    JSON and the Location header.
+
+    @param allowed: Placeholder names the URL may contain.
+    """
+    text = _string(ctx, key, value)
+    if text is INVALID:
+        return INVALID
+    printable = text.isascii() and text.isprintable()
+    if not printable or not _HTTPS_URL.match(text):
+        return ctx.error(
+            key,
+            f"{text!r} is not an https URL in ASCII; write it as https://host/path, "
+            "with A-labels for international host names and percent-encoded paths",
+        )
+    before = len(ctx.errors)
+    _placeholders(ctx, key, text, percentEncoding=True)
+    if len(ctx.errors) > before:
+        return INVALID
+    for name in _PLACEHOLDER.findall(text):
+        if name in PLACEHOLDERS and name not in allowed:
+            hint = "use %EMAILDOMAIN% only" if allowed else "write the URL without placeholders"
+            return ctx.error(key, f"placeholder %{name}% is not allowed here; {hint}")
+    return text
+
+
+def _redirects(
+    ctx: _Context, key: str, table: Mapping[str, object], domain: str
+) -> tuple[Optional[str], Optional[str]]:
+    """
+    Check the C{redirect-address} and C{redirect-url} of a domain table.
+
+    @param domain: The normalized domain of the table.
+    @return: The valid redirect address and URL, C{None} for each that is
+        absent or invalid.
+    """
+    address = url = None
+    if "redirect-address" in table:
+        address = _redirectAddress(
+            ctx, f"{key}.redirect-address", table["redirect-address"], domain
+        )
+    if "redirect-url" in table:
+        url = _httpsURL(ctx, f"{key}.redirect-url", table["redirect-url"], frozenset())
+    if "redirect-address" in table and "redirect-url" in table:
+        ctx.error(
+            f"{key}.redirect-url",
+            "set either redirect-address or redirect-url, not both, because an "
+            "Autodiscover response carries one redirect",
+        )
+    return (
+        None if address is INVALID else address,
+        None if url is INVALID else url,
+    )
+
+
+def _redirectAddress(ctx: _Context, key: str, value: object, domain: str) -> Any:
+    """
+    Check a C{redirect-address}: an address in another domain whose local
+    part may be C{%EMAILLOCALPART%}.
+
+    @param domain: The normalized domain that redirects.
+    @return: The address with its domain normalized.
+    """
+    text = _string(ctx, key, value)
+    if text is INVALID:
+        return INVALID
+    localPart, at, target = text.rpartition("@")
+    if not at or not localPart or not localPart.isprintable() or " " in localPart:
+        return ctx.error(
+            key, f"{text!r} is not an email address; write it as %EMAILLOCALPART%@other.example"
+        )
+    for name in _PLACEHOLDER.findall(text):
+        if name != "EMAILLOCALPART":
+            return ctx.error(
+                key, f"placeholder %{name}% is not allowed here; use %EMAILLOCALPART% only"
+            )
+    try:
+        targetDomain = normalizeDomain(target)
+    except InvalidName as e:
+        return ctx.error(key, f"invalid domain: {e}")
+    if targetDomain == domain:
+        return ctx.error(
+            key, f"redirects {domain} to itself, so clients would ask again forever; "
+            "name another domain"
+        )
+    return f"{localPart}@{targetDomain}"
 
 
 def _quoteKey(name: str) -> str:

@@ -100,6 +100,7 @@ class AutoconfigResource(Resource):
         """
         Answer a CORS preflight from browser-based setup tools.
         """
+        request.protocolName = "autoconfig"  # type: ignore[attr-defined]
         request.setResponseCode(204)
         request.setHeader(b"access-control-allow-origin", b"*")
         request.setHeader(b"access-control-allow-methods", b"GET, HEAD, OPTIONS")
