@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import time
+import urllib.error
 import urllib.request
 
 from twisted.internet.protocol import Factory
@@ -65,6 +67,32 @@ class WorkerOptionsTests(SynchronousTestCase):
             usage.UsageError, self.parse, "--http", "unix:/tmp/mailfront.sock", "--workers", "2"
         )
         self.assertIn("write tcp: or tcp6: listeners", str(error))
+
+    def test_acmeRejected(self) -> None:
+        """
+        ACME with more than one worker is a usage error, because the answers
+        to its challenges are kept in one process.
+        """
+        error = self.assertRaises(
+            usage.UsageError,
+            self.parse,
+            "--http", "tcp:8080:interface=127.0.0.1",
+            "--acme-directory", "https://127.0.0.1:14000/dir",
+            "--workers", "2",
+        )
+        self.assertIn("--acme-directory needs --workers 1", str(error))
+
+    def test_otherWorkersLeaveAdminAndWatch(self) -> None:
+        """
+        A worker other than worker 0 runs no admin listener and does not
+        watch the configuration directory.
+        """
+        config = self.parse(
+            "--http", "tcp:8080:interface=127.0.0.1", "--workers", "2", "--worker-index", "1"
+        ).serviceConfig()
+        self.assertIsNone(config.admin)
+        self.assertEqual(config.watch, "off")
+        self.assertEqual(config.workerIndex, 1)
 
     def test_oneWorkerAcceptsAnyListener(self) -> None:
         """
@@ -146,6 +174,15 @@ def _waitFor(condition, what: str) -> None:  # type: ignore[no-untyped-def]
     raise AssertionError(f"timed out after {WAIT_SECONDS:g} s waiting for {what}")
 
 
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            status: int = response.status
+            return status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
 def _read(path: str) -> str:
     with open(path, encoding="utf-8", errors="replace") as f:
         return f.read()
@@ -168,7 +205,9 @@ class WorkersEndToEndTests(SynchronousTestCase):
         directory = os.path.abspath(self.mktemp())
         os.makedirs(directory)
         self.logPath = os.path.join(directory, "mailfront.log")
-        self.server: ServerProcess = startMailfront(EXAMPLE_CONFIG, self.logPath, None, workers=2)
+        self.config = os.path.join(directory, "config")
+        shutil.copytree(EXAMPLE_CONFIG, self.config)
+        self.server: ServerProcess = startMailfront(self.config, self.logPath, None, workers=2)
         self.addCleanup(self.server.stop)
         _waitFor(lambda: "Worker 1 of 2 is serving" in self.server.log(), "worker 1")
         match = re.search(r"Worker 1 of 2 is serving, pid (\d+)", self.server.log())
@@ -195,6 +234,23 @@ class WorkersEndToEndTests(SynchronousTestCase):
         workerLog = self.logPath.replace(".log", "-worker1.log")
         _waitFor(lambda: "mailfront.access" in _read(workerLog), "worker 1's access log")
         self.assertIn("mailfront.access", self.server.log())
+
+    def test_reloadReachesEveryWorker(self) -> None:
+        """
+        After SIGHUP to worker 0, a domain added to the configuration is
+        served on every connection, so the other worker reloaded too.
+        """
+        url = (
+            f"http://127.0.0.1:{self.server.port}/mail/config-v1.1.xml"
+            "?emailaddress=fred%40added.example"
+        )
+        with open(os.path.join(self.config, "added.toml"), "w", encoding="utf-8") as f:
+            f.write('[domains."added.example"]\nprovider = "example-hosting"\n')
+        os.kill(self.server.pid, signal.SIGHUP)
+        _waitFor(
+            lambda: all(_status(url) == 200 for _ in range(60)),
+            "60 requests on new connections to find the added domain",
+        )
 
     def test_workerStopsWithWorkerZero(self) -> None:
         """
