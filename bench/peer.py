@@ -15,7 +15,7 @@ import sys
 from typing import Optional
 
 from .registry import BenchRegistry
-from .servers import ServerProcess, freePort, startProcess
+from .servers import ServerProcess, freePort, removeLogs, startProcess
 
 __all__ = ["AUTOMX2_REQUIREMENTS", "PeerUnavailable", "preparePeer", "startAutomx2"]
 
@@ -116,11 +116,13 @@ def startAutomx2(
         env={**os.environ, **environment},
     )
     port = freePort()
+    accessLog = os.path.join(workDirectory, "automx2-access.log")
+    removeLogs(accessLog)
     command = [
         os.path.join(venv, "bin", "gunicorn"),
         "--bind", f"127.0.0.1:{port}",
         "--workers", "1",
-        "--access-logfile", os.path.join(workDirectory, "automx2-access.log"),
+        "--access-logfile", accessLog,
         "automx2.server:app",
     ]
     try:

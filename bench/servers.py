@@ -23,6 +23,7 @@ __all__ = [
     "ServerProcess",
     "StartError",
     "freePort",
+    "removeLogs",
     "startProcess",
     "twistdCommand",
 ]
@@ -134,6 +135,22 @@ def _waitForPort(server: ServerProcess, timeout: float) -> None:
     )
 
 
+def removeLogs(logPath: str) -> None:
+    """
+    Remove a log file left by an earlier run, the files twistd rotated it
+    into (C{LOG.1}, C{LOG.2} and so on, one per megabyte), and the logs of
+    the other workers beside it.
+    """
+    directory, name = os.path.split(logPath)
+    stem = os.path.splitext(name)[0]
+    for candidate in os.listdir(directory or "."):
+        base, _, suffix = candidate.rpartition(".")
+        if not (base and suffix.isdigit()):
+            base = candidate
+        if base == name or base.startswith(stem + "-worker"):
+            os.remove(os.path.join(directory, candidate))
+
+
 def startProcess(
     name: str,
     command: Sequence[str],
@@ -151,6 +168,7 @@ def startProcess(
     @param environment: Variables added to this process's environment.
     @raise StartError: If it exits or does not listen within C{timeout}.
     """
+    removeLogs(logPath)
     env = dict(os.environ)
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
     env.update(environment or {})
