@@ -58,9 +58,10 @@ def startMailfront(
     Start C{twistd mailfront} with a plain-HTTP listener on 127.0.0.1 and
     its access log going to C{logPath}.
 
-    An HTTPS listener is opened too, as in production: with it, mailfront
-    signs Apple profiles with its (generated, self-signed) certificate.
-    Requests go to the plain-HTTP listener.
+    An HTTPS listener and the admin listener are opened too, as in
+    production: with HTTPS, mailfront signs Apple profiles with its
+    (generated, self-signed) certificate. Requests go to the plain-HTTP
+    listener.
 
     @param workers: Worker processes; more than one needs C{--workers}.
     """
@@ -73,6 +74,9 @@ def startMailfront(
         "--state-dir", os.path.join(os.path.dirname(logPath), "mailfront-state"),
         *extraArguments,
     ]
+    if hasOption("--admin"):
+        # Its own port, so that no other mailfront on the machine is in the way.
+        arguments += ["--admin", f"tcp:{freePort()}:interface=127.0.0.1"]
     if workers != 1:
         arguments += ["--workers", str(workers)]
     return startProcess(name, twistdCommand(*arguments, logPath=logPath), port, logPath, cpus=cpus)

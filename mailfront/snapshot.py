@@ -15,6 +15,7 @@ import attrs
 
 from .registry import DomainEntry, Registry
 from .render.autoconfig import AutoconfigTemplate, prepareTemplate
+from .render.autodiscover import OutlookTemplates
 from .tls.store import CertificateStore
 
 __all__ = ["Snapshot", "SnapshotHolder", "buildSnapshot"]
@@ -30,12 +31,16 @@ class Snapshot:
     @ivar autoconfig: Prepared Autoconfig template of each domain.
     @ivar certificates: The certificates the HTTPS listeners serve, or
         C{None} in a snapshot built for a use without HTTPS.
+    @ivar outlookTemplates: Outlook Autodiscover responses prepared on first
+        use, by provider; a cache of what C{registry} determines, filled
+        from the reactor thread, so what the snapshot serves never changes.
     """
 
     registry: Registry
     generation: int
     autoconfig: Mapping[str, AutoconfigTemplate]
     certificates: Optional[CertificateStore] = None
+    outlookTemplates: OutlookTemplates = attrs.field(factory=dict, eq=False, repr=False)
 
     def lookup(self, domain: str) -> Optional[DomainEntry]:
         """

@@ -17,7 +17,7 @@ import enum
 import json
 import re
 import zlib
-from typing import Iterable, Optional
+from typing import Iterable, MutableMapping, Optional
 
 import attrs
 from lxml import etree
@@ -38,6 +38,10 @@ __all__ = [
     "activeSyncURL",
     "redirectAddress",
     "renderOutlookResponse",
+    "OutlookTemplate",
+    "OutlookTemplates",
+    "prepareOutlookTemplate",
+    "renderPreparedOutlookResponse",
     "renderMobileSyncResponse",
     "renderError",
     "renderJSON",
@@ -420,6 +424,152 @@ def renderOutlookResponse(entry: DomainEntry, mailbox: Mailbox, now: datetime.da
     if not protocols:
         return renderError(ErrorCode.NO_SETTINGS, Schema.OUTLOOK, now)
     return _renderOutlookSettings(protocols, mailbox)
+
+
+# Prepared Outlook responses -------------------------------------------------------
+
+#: Stand-ins for the local part and the domain while a template is
+#: serialized. The domain one is a host name that no request can carry,
+#: because C{.invalid} names are never served (RFC 6761).
+_LOCAL_PART_SLOT = "mailfront-local-part-slot"
+_DOMAIN_SLOT = "mailfront-domain-slot.invalid"
+_SLOTS = re.compile(f"({re.escape(_LOCAL_PART_SLOT)}|{re.escape(_DOMAIN_SLOT)})".encode("ascii"))
+
+#: Local parts a template fills in: the dot-atom characters of RFC 5322,
+#: which XML text takes without escaping. Others take the full path.
+_PLAIN_LOCAL_PART = re.compile(r"[A-Za-z0-9.!#$%'*+/=?^_`{|}~-]+")
+
+#: The address a new template is checked with against the full path.
+_PROBE = Mailbox("probe.user", "probe.example")
+
+
+def _loginPattern(
+    templates: tuple[str, ...], firstIncoming: int, mailbox: Mailbox
+) -> tuple[bool, ...]:
+    """
+    Tell, for each login name template, whether it fills in to the same
+    login name as the first incoming server's, which decides C{UsePOPAuth}.
+    """
+    if firstIncoming < 0:
+        return tuple(False for _ in templates)
+    first = _fillMailbox(templates[firstIncoming], mailbox)
+    return tuple(_fillMailbox(template, mailbox) == first for template in templates)
+
+
+@attrs.frozen
+class OutlookTemplate:
+    """
+    A provider's serialized Outlook C{settings} response, split where the
+    local part and the domain of the address go.
+
+    @ivar parts: The document's bytes between the slots.
+    @ivar slots: For each gap between two parts, C{True} for the local part
+        and C{False} for the domain.
+    @ivar loginTemplates: The login name template of each C{Protocol}.
+    @ivar firstIncoming: Index in C{loginTemplates} of the first incoming
+        server's, or -1 when there is none.
+    @ivar loginPattern: L{_loginPattern} of the stand-in address; an address
+        with another pattern gets other C{UsePOPAuth} values.
+    @ivar loginsDiffer: Whether some login name template differs from the
+        first incoming server's. When none does, every address has the same
+        pattern, so it is not computed per request.
+    """
+
+    parts: tuple[bytes, ...]
+    slots: tuple[bool, ...]
+    loginTemplates: tuple[str, ...]
+    firstIncoming: int
+    loginPattern: tuple[bool, ...]
+    loginsDiffer: bool
+
+    def render(self, mailbox: Mailbox) -> Optional[bytes]:
+        """
+        Fill in the address, as L{renderOutlookResponse} would render it.
+
+        @return: The document, or C{None} when this address needs the full
+            path: a local part that needs escaping, or login names that
+            compare differently than the stand-in's.
+        """
+        if _PLAIN_LOCAL_PART.fullmatch(mailbox.localPart) is None:
+            return None
+        if self.loginsDiffer and (
+            _loginPattern(self.loginTemplates, self.firstIncoming, mailbox) != self.loginPattern
+        ):
+            return None
+        localPart = mailbox.localPart.encode("ascii")
+        domain = mailbox.domain.encode("ascii")
+        pieces = [self.parts[0]]
+        for isLocalPart, part in zip(self.slots, self.parts[1:]):
+            pieces.append(localPart if isLocalPart else domain)
+            pieces.append(part)
+        return b"".join(pieces)
+
+
+def prepareOutlookTemplate(provider: Provider) -> Optional[OutlookTemplate]:
+    """
+    Serialize a provider's Outlook C{settings} response once, for
+    L{OutlookTemplate.render}.
+
+    @return: The template, or C{None} when the provider has no server that
+        the Outlook schema describes, or its settings contain a stand-in.
+    """
+    slotMailbox = Mailbox(_LOCAL_PART_SLOT, _DOMAIN_SLOT)
+    protocols = _outlookProtocols(provider, slotMailbox)
+    if not protocols:
+        return None
+    loginTemplates: list[str] = []
+    firstIncoming = -1
+    for direction in (provider.incoming, provider.outgoing):
+        for server in direction:
+            if _outlookProtocol(server, slotMailbox) is None:
+                continue
+            if direction is provider.incoming and firstIncoming < 0:
+                firstIncoming = len(loginTemplates)
+            loginTemplates.append(server.username or "%EMAILADDRESS%")
+    document = _renderOutlookSettings(protocols, slotMailbox)
+    pieces = _SLOTS.split(document)
+    templates = tuple(loginTemplates)
+    template = OutlookTemplate(
+        parts=tuple(pieces[0::2]),
+        slots=tuple(piece == _LOCAL_PART_SLOT.encode("ascii") for piece in pieces[1::2]),
+        loginTemplates=templates,
+        firstIncoming=firstIncoming,
+        loginPattern=_loginPattern(templates, firstIncoming, slotMailbox),
+        loginsDiffer=firstIncoming >= 0 and any(t != templates[firstIncoming] for t in templates),
+    )
+    # A setting that contains a stand-in's text would be filled in too.
+    expected = _renderOutlookSettings(_outlookProtocols(provider, _PROBE), _PROBE)
+    if template.render(_PROBE) != expected:
+        return None
+    return template
+
+
+#: Prepared templates by provider object identity, with the provider, so a
+#: new object that reuses an id gets its own template.
+OutlookTemplates = MutableMapping[int, tuple[Provider, Optional[OutlookTemplate]]]
+
+
+def renderPreparedOutlookResponse(
+    entry: DomainEntry, mailbox: Mailbox, templates: OutlookTemplates
+) -> Optional[bytes]:
+    """
+    Fill a mailbox into its provider's prepared Outlook response, preparing
+    the template on first use.
+
+    @param templates: Where templates are kept, such as the current
+        snapshot's.
+    @return: What L{renderOutlookResponse} returns, or C{None} when the
+        response cannot be prepared (a redirect, an error, an address that
+        needs escaping); then call L{renderOutlookResponse}.
+    """
+    if entry.redirectURL is not None or entry.redirectAddress is not None:
+        return None
+    provider = entry.provider
+    cached = templates.get(id(provider))
+    if cached is None or cached[0] is not provider:
+        cached = templates[id(provider)] = (provider, prepareOutlookTemplate(provider))
+    template = cached[1]
+    return None if template is None else template.render(mailbox)
 
 
 # MobileSync schema ----------------------------------------------------------------

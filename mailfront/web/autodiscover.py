@@ -16,6 +16,7 @@ mailboxes exist.
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Callable, Optional
 from urllib.parse import unquote
 
@@ -30,6 +31,7 @@ from ..render.autodiscover import (
     CONTENT_TYPE,
     JSON_CONTENT_TYPE,
     MOBILESYNC_REQUEST_NAMESPACE,
+    OUTLOOK_REQUEST_NAMESPACE,
     ErrorCode,
     Mailbox,
     Schema,
@@ -40,6 +42,7 @@ from ..render.autodiscover import (
     renderJSONError,
     renderMobileSyncResponse,
     renderOutlookResponse,
+    renderPreparedOutlookResponse,
 )
 from ..snapshot import SnapshotHolder
 from .autoconfig import domainFromHost
@@ -115,6 +118,38 @@ def _responseSchema(text: str) -> Optional[Schema]:
     return _RESPONSE_SCHEMAS.get(key)
 
 
+#: The request body as Outlook and Thunderbird send it: an optional XML
+#: declaration, then exactly these elements with only whitespace between
+#: them, and an address of printable ASCII other than C{&}, C{<} and C{>}.
+#: A body of this form contains no DTD, entity, comment or CDATA section, so
+#: reading it with this expression gives what the XML parser gives. Every
+#: other body goes to the parser.
+_PLAIN_OUTLOOK_REQUEST = re.compile(
+    rb'\s*(?:<\?xml version="1\.0" encoding="(?:utf-8|UTF-8)"\?>\s*)?'
+    rb"<Autodiscover xmlns=\"" + re.escape(OUTLOOK_REQUEST_NAMESPACE.encode("ascii")) + rb"\">\s*"
+    rb"<Request>\s*"
+    rb"<EMailAddress>([!-%'-;=?-~]+)</EMailAddress>\s*"
+    rb"<AcceptableResponseSchema>"
+    + re.escape(Schema.OUTLOOK.value.encode("ascii"))
+    + rb"</AcceptableResponseSchema>\s*"
+    rb"</Request>\s*"
+    rb"</Autodiscover>\s*"
+)
+
+
+def _readPlainOutlookRequest(body: bytes) -> Optional[AutodiscoverRequest]:
+    """
+    Read a body of the form L{_PLAIN_OUTLOOK_REQUEST} without the XML
+    parser, which took a fifth of the server's time under load.
+
+    @return: The request, or C{None} when the body has another form.
+    """
+    match = _PLAIN_OUTLOOK_REQUEST.fullmatch(body)
+    if match is None:
+        return None
+    return AutodiscoverRequest(Schema.OUTLOOK, match.group(1).decode("ascii"))
+
+
 def readRequest(body: bytes) -> AutodiscoverRequest:
     """
     Read an Autodiscover request body of either request schema.
@@ -126,6 +161,9 @@ def readRequest(body: bytes) -> AutodiscoverRequest:
     @raise RequestError: If the body is not an Autodiscover request, names
         an unknown response schema, or has no C{EMailAddress}.
     """
+    plain = _readPlainOutlookRequest(body)
+    if plain is not None:
+        return plain
     try:
         root = parseUntrustedXML(body)
     except InvalidXML as e:
@@ -256,7 +294,8 @@ class AutodiscoverResource(Resource):
             return self._error(request, error)
         request.mailDomain = domain  # type: ignore[attr-defined]
 
-        entry = self._holder.current.lookup(domain)
+        snapshot = self._holder.current
+        entry = snapshot.lookup(domain)
         if entry is None:
             error = RequestError(
                 ErrorCode.ADDRESS_NOT_FOUND, parsed.schema, "domain not served", 404
@@ -267,7 +306,9 @@ class AutodiscoverResource(Resource):
         if parsed.schema is Schema.MOBILESYNC:
             document = renderMobileSyncResponse(entry, mailbox, _now(self._clock))
         else:
-            document = renderOutlookResponse(entry, mailbox, _now(self._clock))
+            document = renderPreparedOutlookResponse(
+                entry, mailbox, snapshot.outlookTemplates
+            ) or renderOutlookResponse(entry, mailbox, _now(self._clock))
         return self._xml(request, 200, document)
 
     def _get(self, request: IRequest) -> bytes:
