@@ -15,7 +15,14 @@ from typing import Optional, Sequence
 import attrs
 from twisted.trial.unittest import TestCase
 
-__all__ = ["ROOT", "EXAMPLE_CONFIG", "RunningService", "freePort", "startMailfront"]
+__all__ = [
+    "ROOT",
+    "EXAMPLE_CONFIG",
+    "RunningService",
+    "freePort",
+    "startMailfront",
+    "stopProcess",
+]
 
 #: The repository root, so tests find the example configuration and the
 #: plugin however trial was started.
@@ -24,6 +31,10 @@ EXAMPLE_CONFIG = os.path.join(ROOT, "examples", "config")
 
 #: Seconds a child process gets to open its listeners.
 START_TIMEOUT = 20.0
+
+#: Runs twistd with this interpreter. C{python -m twisted} would start the
+#: newer C{twist} runner, which has no C{--nodaemon}, C{--pidfile} or C{-y}.
+TWISTD = "from twisted.scripts.twistd import run; run()"
 
 
 def freePort(kind: int = socket.SOCK_STREAM) -> int:
@@ -61,6 +72,20 @@ class RunningService:
         """
         with open(self.logPath, encoding="utf-8", errors="replace") as f:
             return f.read()
+
+
+def stopProcess(process: subprocess.Popen[bytes]) -> None:
+    """
+    Stop a child process started by a test: terminate it, and kill it if it
+    has not exited after 10 seconds.
+    """
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _waitForPort(port: int, process: subprocess.Popen[bytes], logPath: str) -> None:
@@ -106,7 +131,7 @@ def startMailfront(
     environment["PYTHONPATH"] = ROOT + os.pathsep + environment.get("PYTHONPATH", "")
     if tac is None:
         command = [
-            sys.executable, "-m", "twisted", "--nodaemon", "--pidfile=",
+            sys.executable, "-c", TWISTD, "--nodaemon", "--pidfile=",
             "mailfront",
             "--config", config,
             "--http", f"tcp:{httpPort}:interface=127.0.0.1",
@@ -129,23 +154,14 @@ def startMailfront(
         copy = os.path.join(workDirectory, "mailfront.tac")
         with open(copy, "w", encoding="utf-8") as f:
             f.write(source)
-        command = [sys.executable, "-m", "twisted", "--nodaemon", "--pidfile=", "-y", copy]
+        command = [sys.executable, "-c", TWISTD, "--nodaemon", "--pidfile=", "-y", copy]
     with open(logPath, "wb") as logFile:
         process = subprocess.Popen(
             command, cwd=ROOT, env=environment, stdout=logFile, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
 
-    def stop() -> None:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-    testCase.addCleanup(stop)
+    testCase.addCleanup(stopProcess, process)
     for port in (httpPort, httpsPort, *waitPorts):
         _waitForPort(port, process, logPath)
     return RunningService(process, httpPort, httpsPort, state, logPath)
