@@ -15,6 +15,7 @@ import attrs
 
 from .registry import DomainEntry, Registry
 from .render.autoconfig import AutoconfigTemplate, prepareTemplate
+from .render.dnszones import DnsData, prepareDnsData
 
 __all__ = ["Snapshot", "SnapshotHolder", "buildSnapshot"]
 
@@ -27,11 +28,14 @@ class Snapshot:
     @ivar registry: The validated registry.
     @ivar generation: Counts the snapshots built by this process, from 1.
     @ivar autoconfig: Prepared Autoconfig template of each domain.
+    @ivar dns: Prepared DNS zones, or C{None} when the configuration has no
+        C{[dns]} table.
     """
 
     registry: Registry
     generation: int
     autoconfig: Mapping[str, AutoconfigTemplate]
+    dns: Optional[DnsData] = None
 
     def lookup(self, domain: str) -> Optional[DomainEntry]:
         """
@@ -54,7 +58,8 @@ def buildSnapshot(registry: Registry, generation: int) -> Snapshot:
         if template is None:
             template = templates[key] = prepareTemplate(entry.provider)
         autoconfig[name] = template
-    return Snapshot(registry=registry, generation=generation, autoconfig=autoconfig)
+    dns = prepareDnsData(registry) if registry.dns is not None else None
+    return Snapshot(registry=registry, generation=generation, autoconfig=autoconfig, dns=dns)
 
 
 class SnapshotHolder:
