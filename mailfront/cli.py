@@ -8,6 +8,7 @@ import argparse
 import sys
 from typing import Optional, Sequence, TextIO
 
+from . import zoneexport
 from .registry import InvalidConfiguration, loadDirectory
 
 __all__ = ["main"]
@@ -42,6 +43,8 @@ def buildParser() -> argparse.ArgumentParser:
     )
     check.add_argument("config_dir", metavar="CONFIG_DIR", help="directory of *.toml files")
     check.set_defaults(run=_check)
+
+    zoneexport.addCommand(commands)
     return parser
 
 
