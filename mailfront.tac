@@ -16,6 +16,7 @@ config = ServiceConfig(
     https=("tcp:8443:interface=127.0.0.1",),
     keyPair=None,  # KeyPair("/etc/mailfront/fullchain.pem", "/etc/mailfront/key.pem")
     stateDirectory="mailfront-state",
+    dnsPort=None,  # a port such as 53 serves the zones of the [dns] table; see docs/dns.md
 )
 
 application = Application("mailfront")

@@ -20,7 +20,8 @@ from twisted.logger import Logger
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.web.server import Site
 
-from .registry import Registry, loadDirectory
+from .dns.service import makeDnsService
+from .registry import ConfigError, InvalidConfiguration, Registry, loadDirectory
 from .snapshot import SnapshotHolder, buildSnapshot
 from .tls import KeyPair, ensureSelfSigned, loadKeyPair
 from .web import autoconfig
@@ -34,6 +35,7 @@ DEFAULT_CONFIG = "examples/config"
 DEFAULT_HTTP = "tcp:8080:interface=127.0.0.1"
 DEFAULT_HTTPS = "tcp:8443:interface=127.0.0.1"
 DEFAULT_STATE = "mailfront-state"
+DEFAULT_DNS_INTERFACE = "127.0.0.1"
 
 
 @attrs.frozen
@@ -47,6 +49,9 @@ class ServiceConfig:
     @ivar keyPair: The certificate for the HTTPS listeners, or C{None} to use
         a self-signed one generated in C{stateDirectory}.
     @ivar stateDirectory: Where mailfront keeps files it makes itself.
+    @ivar dnsPort: UDP and TCP port of the DNS authority, or C{None} for no
+        DNS service.
+    @ivar dnsInterface: The address the DNS listeners bind to.
     """
 
     configDirectory: str = DEFAULT_CONFIG
@@ -54,6 +59,8 @@ class ServiceConfig:
     https: Sequence[str] = (DEFAULT_HTTPS,)
     keyPair: Optional[KeyPair] = None
     stateDirectory: str = DEFAULT_STATE
+    dnsPort: Optional[int] = None
+    dnsInterface: str = DEFAULT_DNS_INTERFACE
 
 
 def buildSite(holder: SnapshotHolder, reactor: IReactorTime) -> Site:
@@ -90,19 +97,24 @@ def makeMailfrontService(
     config: ServiceConfig,
     reactor: IReactorCore,
     registry: Optional[Registry] = None,
+    holder: Optional[SnapshotHolder] = None,
 ) -> MultiService:
     """
     Build the whole mailfront service.
 
     @param registry: An already loaded registry; loaded from
         C{config.configDirectory} when C{None}.
+    @param holder: A holder to serve from, when the caller swaps snapshots
+        itself; C{registry} is then ignored.
     @raise mailfront.registry.InvalidConfiguration: If the configuration is
-        invalid.
+        invalid, or DNS is requested without a C{[dns]} table.
     @raise mailfront.tls.CertificateError: If the certificate cannot be used.
     """
-    if registry is None:
-        registry = loadDirectory(config.configDirectory)
-    holder = SnapshotHolder(buildSnapshot(registry, generation=1))
+    if holder is None:
+        if registry is None:
+            registry = loadDirectory(config.configDirectory)
+        holder = SnapshotHolder(buildSnapshot(registry, generation=1))
+    registry = holder.current.registry
     log.info(
         "Loaded {domains} domains of {providers} providers from {directory}",
         domains=len(registry.domains),
@@ -120,4 +132,12 @@ def makeMailfrontService(
         for description in config.https:
             endpoint = serverFromString(reactor, description)
             StreamServerEndpointService(endpoint, tlsFactory).setServiceParent(service)
+    if config.dnsPort is not None:
+        if holder.current.dns is None:
+            raise InvalidConfiguration(
+                [ConfigError(config.configDirectory, "dns", "missing; DNS needs a [dns] table")]
+            )
+        makeDnsService(
+            holder, reactor, config.dnsPort, config.dnsInterface, config.stateDirectory
+        ).setServiceParent(service)
     return service
