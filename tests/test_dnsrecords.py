@@ -23,7 +23,6 @@ from mailfront.registry import (
     TlsReporting,
     loadDirectory,
 )
-from mailfront.render.autoconfig import renderAutoconfig
 from mailfront.render.dnsrecords import (
     AddressData,
     DnsRecord,
@@ -35,6 +34,7 @@ from mailfront.render.dnsrecords import (
     mtaStsPolicyText,
     prepareRecordTemplate,
 )
+from mailfront.snapshot import buildSnapshot
 
 from .running import EXAMPLE_CONFIG, ROOT
 
@@ -594,13 +594,18 @@ class AutoconfigConsistencyTests(SynchronousTestCase):
         """
         For every example domain, the hosts and ports of the SRV records
         equal those of the Autoconfig document, service by service, with
-        implicit TLS under the C{s} labels.
+        implicit TLS under the C{s} labels. Both come from the snapshot the
+        service answers from.
         """
-        registry = loadDirectory(EXAMPLE_CONFIG)
-        self.assertTrue(registry.domains)
-        for domain, entry in registry.domains.items():
-            document = etree.fromstring(renderAutoconfig(entry.provider, domain))
-            records = deriveRecords(entry.provider, domain, registry.dns or SETTINGS)
+        snapshot = buildSnapshot(loadDirectory(EXAMPLE_CONFIG), 1)
+        assert snapshot.dns is not None
+        self.assertTrue(snapshot.registry.domains)
+        for domain in snapshot.registry.domains:
+            document = etree.fromstring(snapshot.autoconfig[domain].render(domain))
+            records = snapshot.dns.records(domain)
+            imaps = [r for r in records if r.owner == f"_imaps._tcp.{domain}."]
+            self.assertTrue(imaps, domain)
+            self.assertNotIn(".", [r.data.target for r in imaps])
             for kind, (secureLabel, plainLabel) in SERVICE_LABELS.items():
                 fromXML = {
                     (
