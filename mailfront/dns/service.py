@@ -104,6 +104,9 @@ class DnsService(MultiService):
         data = snapshot.dns
         if data is None or not data.settings.notify:
             return
+        # TODO: the queue contains one entry per zone and secondary, which for a
+        # million domains is millions of entries; catalog zones (RFC 9432)
+        # would let secondaries follow one zone instead.
         self.notifier.notify(
             origin for domain in sorted(data.templates) for origin in data.zoneOrigins(domain)
         )
