@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from typing import Any, Optional, Sequence, TextIO
 
+from . import zoneexport
 from .importer import ImportFailed, importFiles
 from .registry import InvalidConfiguration, InvalidName, loadDirectory, splitAddress
 from .service import DEFAULT_CONFIG, DEFAULT_STATE
@@ -209,6 +210,7 @@ def buildParser() -> argparse.ArgumentParser:
         "--pidfile", metavar="FILE", help="send SIGHUP to the process id in this file"
     )
     reload.set_defaults(run=_reload)
+    zoneexport.addCommand(commands)
     return parser
 
 

@@ -16,6 +16,7 @@ import attrs
 from .registry import DomainEntry, Registry
 from .render.autoconfig import AutoconfigTemplate, prepareTemplate
 from .tls.store import CertificateStore
+from .render.dnszones import DnsData, prepareDnsData
 
 __all__ = ["Snapshot", "SnapshotHolder", "buildSnapshot"]
 
@@ -30,12 +31,15 @@ class Snapshot:
     @ivar autoconfig: Prepared Autoconfig template of each domain.
     @ivar certificates: The certificates the HTTPS listeners serve, or
         C{None} in a snapshot built for a use without HTTPS.
+    @ivar dns: Prepared DNS zones, or C{None} when the configuration has no
+        C{[dns]} table.
     """
 
     registry: Registry
     generation: int
     autoconfig: Mapping[str, AutoconfigTemplate]
     certificates: Optional[CertificateStore] = None
+    dns: Optional[DnsData] = None
 
     def lookup(self, domain: str) -> Optional[DomainEntry]:
         """
@@ -65,8 +69,13 @@ def buildSnapshot(
         if template is None:
             template = templates[key] = prepareTemplate(entry.provider)
         autoconfig[name] = template
+    dns = prepareDnsData(registry) if registry.dns is not None else None
     return Snapshot(
-        registry=registry, generation=generation, autoconfig=autoconfig, certificates=certificates
+        registry=registry,
+        generation=generation,
+        autoconfig=autoconfig,
+        certificates=certificates,
+        dns=dns,
     )
 
 

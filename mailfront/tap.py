@@ -4,6 +4,7 @@ The C{twistd mailfront} command line.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 
@@ -15,6 +16,7 @@ from .registry import InvalidConfiguration, loadDirectory
 from .service import (
     DEFAULT_ADMIN,
     DEFAULT_CONFIG,
+    DEFAULT_DNS_INTERFACE,
     DEFAULT_HTTP,
     DEFAULT_HTTPS,
     DEFAULT_POLL_INTERVAL,
@@ -155,6 +157,19 @@ class Options(usage.Options):
             "Seconds between checks of the configuration directory when polling.",
             float,
         ],
+        [
+            "dns-port",
+            None,
+            None,
+            "Serve the DNS zones of the [dns] table on this UDP and TCP port "
+            "(off by default).",
+        ],
+        [
+            "dns-interface",
+            None,
+            DEFAULT_DNS_INTERFACE,
+            "IPv4 or IPv6 address the DNS listeners bind to.",
+        ],
     ]
 
     optFlags = [["no-admin", None, "Do not start the admin listener."]]
@@ -206,6 +221,25 @@ class Options(usage.Options):
             self["registry"] = loadDirectory(self["config"])
         except InvalidConfiguration as e:
             raise usage.UsageError(str(e)) from None
+        self._checkDnsOptions()
+
+    def _checkDnsOptions(self) -> None:
+        try:
+            ipaddress.ip_address(self["dns-interface"])
+        except ValueError:
+            raise usage.UsageError(
+                f"--dns-interface: {self['dns-interface']!r} is not an IPv4 or IPv6 address"
+            ) from None
+        if self["dns-port"] is None:
+            return
+        port = self["dns-port"]
+        if not (port.isdigit() and 1 <= int(port) <= 65535):
+            raise usage.UsageError(f"--dns-port: {port!r} is not a port number from 1 to 65535")
+        self["dns-port"] = int(port)
+        if self["registry"].dns is None:
+            raise usage.UsageError(
+                f"--dns-port needs a [dns] table in {self['config']}; see docs/dns.md"
+            )
 
     def serviceConfig(self) -> ServiceConfig:
         """
@@ -235,6 +269,8 @@ class Options(usage.Options):
             adminTokenFile=self["admin-token-file"],
             watch=self["watch"],
             pollInterval=self["poll-interval"],
+            dnsPort=self["dns-port"],
+            dnsInterface=self["dns-interface"],
         )
 
     def _acmeSettings(self) -> AcmeSettings | None:
