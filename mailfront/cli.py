@@ -224,7 +224,15 @@ def main(
     """
     parser = buildParser()
     arguments = parser.parse_args(argv)
-    status: int = arguments.run(arguments, out, err)
+    try:
+        status: int = arguments.run(arguments, out, err)
+    except BrokenPipeError:
+        # The reader went away (as with "mailfront dns DIR | head"); the
+        # output it wanted was written. Point stdout at /dev/null so the
+        # interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     return status
 
 

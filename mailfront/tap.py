@@ -9,6 +9,7 @@ import os
 import re
 
 from twisted.application.service import IService
+from twisted.internet.endpoints import serverFromString
 from twisted.python import usage
 
 from .admin import AdminTokenError
@@ -195,6 +196,13 @@ class Options(usage.Options):
         if not self["http"] and not self["https"]:
             self["http"] = [DEFAULT_HTTP]
             self["https"] = [DEFAULT_HTTPS]
+        for description in self["https"]:
+            if description.split(":", 1)[0].lower() in ("ssl", "tls", "le", "lets"):
+                raise usage.UsageError(
+                    f"--https {description}: mailfront speaks TLS itself with its own "
+                    "certificates, so give a plain endpoint such as tcp:443"
+                )
+        _checkEndpoints(self)
         if bool(self["tls-certificate"]) != bool(self["tls-key"]):
             raise usage.UsageError("--tls-certificate and --tls-key must be given together")
         if bool(self["profile-signing-certificate"]) != bool(self["profile-signing-key"]):
@@ -343,4 +351,27 @@ def makeService(options: Options) -> IService:
             options.serviceConfig(), reactor, registry=options["registry"]  # type: ignore[arg-type]
         )
     except (CertificateError, AdminTokenError) as e:
-        raise usage.UsageError(str(e)) from None
+        # twistd turns a UsageError into a message only while it parses
+        # options; here it would print a traceback, so exit with the message.
+        raise SystemExit(f"mailfront: {e}") from None
+
+
+def _checkEndpoints(options: Options) -> None:
+    """
+    Parse every listener description, so that a typo is reported as a
+    usage error naming the option instead of a traceback at start.
+    """
+    from twisted.internet import reactor
+
+    descriptions = [("--http", d) for d in options["http"]]
+    descriptions += [("--https", d) for d in options["https"]]
+    if options["admin"] and not options["no-admin"]:
+        descriptions.append(("--admin", options["admin"]))
+    for option, description in descriptions:
+        try:
+            serverFromString(reactor, description)
+        except (ValueError, KeyError, TypeError, OSError) as e:
+            raise usage.UsageError(
+                f"{option} {description}: not a valid Twisted endpoint description ({e}); "
+                "write one such as tcp:8080:interface=127.0.0.1"
+            ) from None

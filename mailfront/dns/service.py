@@ -59,7 +59,7 @@ class DnsService(MultiService):
         self._notifyPorts: dict[int, IListeningPort] = {}
         self._notifyProtocols: dict[int, NotifyProtocol] = {}
         self.serials = serials
-        self.notifier = Notifier(reactor, self._notifyProtocols.get, self._notifyTargets)
+        self.notifier = Notifier(reactor, self._notifyProtocol, self._notifyTargets)
         holder.addObserver(self._snapshotSwapped)
 
     def _notifyTargets(self) -> tuple[NotifyTarget, ...]:
@@ -77,19 +77,27 @@ class DnsService(MultiService):
             return self._interface
         return "::" if family == 6 else "0.0.0.0"
 
+    def _notifyProtocol(self, family: int) -> Optional[NotifyProtocol]:
+        """
+        Return the socket NOTIFY messages of one address family leave from,
+        opening it on first use, so that no socket listens for a family
+        that has no secondaries.
+        """
+        protocol = self._notifyProtocols.get(family)
+        if protocol is not None or not self.running:
+            return protocol
+        protocol = NotifyProtocol(self.notifier, reactor=self._reactor)
+        try:
+            port = self._reactor.listenUDP(0, protocol, interface=self._sourceAddress(family))
+        except CannotListenError as e:
+            self.log.warn("No IPv{family} socket for DNS NOTIFY: {error}", family=family, error=e)
+            return None
+        self._notifyPorts[family] = port
+        self._notifyProtocols[family] = protocol
+        return protocol
+
     def startService(self) -> None:
         super().startService()
-        for family in (4, 6):
-            protocol = NotifyProtocol(self.notifier, reactor=self._reactor)
-            try:
-                port = self._reactor.listenUDP(0, protocol, interface=self._sourceAddress(family))
-            except CannotListenError as e:
-                self.log.warn(
-                    "No IPv{family} socket for DNS NOTIFY: {error}", family=family, error=e
-                )
-                continue
-            self._notifyPorts[family] = port
-            self._notifyProtocols[family] = protocol
         if self.serials.changedAtStart:
             self._notifyAll(self._holder.current)
 
