@@ -25,6 +25,7 @@ config = ServiceConfig(
     acme=None,  # mailfront.tls.acmeclient.AcmeSettings(LETS_ENCRYPT_STAGING, "mailfront-state/acme")
     # Health, readiness, metrics and POST /reload; None for no admin listener.
     admin="tcp:8081:interface=127.0.0.1",
+    dnsPort=None,  # a port such as 53 serves the zones of the [dns] table; see docs/dns.md
 )
 
 application = Application("mailfront")

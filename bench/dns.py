@@ -20,7 +20,7 @@ from .report import Report
 from .servers import ROOT, ServerProcess, freePort, startProcess
 from .settings import Settings
 
-__all__ = ["DNSResult", "runDNS", "runDnsperf", "splitZones", "startKnot"]
+__all__ = ["DNSResult", "runDNS", "runDnsperf", "startKnot"]
 
 #: SRV names queried for every domain; each is published by a mail domain
 #: (RFC 6186, RFC 8314, and Microsoft's Autodiscover SRV record).
@@ -44,35 +44,6 @@ class DNSResult:
     completed: int
     lost: int
     responseCodes: str
-
-
-def splitZones(text: str) -> dict[str, str]:
-    """
-    Split zone-file text that contains several zones into one text per zone.
-
-    A zone starts at each C{SOA} record, and its name is that record's
-    owner; directives and comments before it belong to it.
-    """
-    zones: dict[str, list[str]] = {}
-    pending: list[str] = []
-    current: Optional[list[str]] = None
-    origin = "."
-    for line in text.splitlines():
-        fields = line.split(";", 1)[0].split()
-        if fields[:1] == ["$ORIGIN"] and len(fields) > 1:
-            origin = fields[1]
-        if "SOA" in (field.upper() for field in fields[1:4]):
-            owner = origin if fields[0] == "@" else fields[0]
-            if not owner.endswith("."):
-                owner = f"{owner}.{origin}".rstrip(".") + "."
-            current = zones.setdefault(owner.lower(), [])
-            current.extend(pending)
-            pending = []
-        if current is None:
-            pending.append(line)
-        else:
-            current.append(line)
-    return {name: "\n".join(lines) + "\n" for name, lines in zones.items()}
 
 
 def writeQueries(path: str, registry: BenchRegistry) -> None:
@@ -163,17 +134,27 @@ def runDnsperf(
     )
 
 
-def _exportZones(registry: BenchRegistry) -> dict[str, str]:
-    # TODO: the export command is assumed to be
-    # "mailfront dns --zone CONFIG_DIR", printing complete zones with SOA
-    # records one after the other; adjust here once the DNS command exists.
+def _exportZones(registry: BenchRegistry, directory: str) -> dict[str, str]:
+    """
+    Export the registry's complete zones with C{mailfront dns --output-dir},
+    which writes each zone to C{ZONE.zone}.
+
+    @return: Zone-file text by zone name.
+    """
+    shutil.rmtree(directory, ignore_errors=True)
     completed = subprocess.run(
-        [sys.executable, "-m", "mailfront.cli", "dns", "--zone", registry.directory],
+        [sys.executable, "-m", "mailfront.cli", "dns", "--output-dir", directory,
+         registry.directory],
         capture_output=True, text=True, cwd=ROOT, timeout=600, check=False,
     )
     if completed.returncode != 0:
-        raise RuntimeError(f"mailfront dns --zone failed: {completed.stderr.strip()[-2000:]}")
-    return splitZones(completed.stdout)
+        raise RuntimeError(f"mailfront dns --output-dir failed: {completed.stderr.strip()[-2000:]}")
+    zones = {}
+    for name in sorted(os.listdir(directory)):
+        if name.endswith(".zone"):
+            with open(os.path.join(directory, name), encoding="utf-8") as f:
+                zones[name[: -len(".zone")].rstrip(".") + "."] = f.read()
+    return zones
 
 
 def _row(report: Report, server: str, result: DNSResult, reference: Optional[DNSResult]) -> None:
@@ -211,19 +192,19 @@ def runDNS(settings: Settings, report: Report) -> None:
     if missing:
         report.fail(f"DNS: missing tools {', '.join(missing)} (Debian packages dnsperf, knot)")
         return
-    registry = writeRegistry(settings.path("registries", str(settings.domains)), settings.domains)
+    registry = writeRegistry(
+        settings.path("registries", f"dns-{settings.domains}"), settings.domains, dns=True
+    )
     queries = settings.path("dns-queries.txt")
     writeQueries(queries, registry)
     try:
-        zones = _exportZones(registry)
+        zones = _exportZones(registry, settings.path("dns-zones"))
     except (RuntimeError, subprocess.TimeoutExpired) as e:
         report.fail(f"DNS: {e}")
         return
 
     dnsPort = freePort()
-    extra = ["--dns-port", str(dnsPort)]
-    if hasOption("--dns-interface"):
-        extra += ["--dns-interface", "127.0.0.1"]
+    extra = ["--dns-port", str(dnsPort), "--dns-interface", "127.0.0.1"]
     mailfront = startMailfront(
         registry.directory, settings.path("mailfront-dns.log"), settings.serverCPUs,
         extraArguments=extra, name="mailfront DNS",

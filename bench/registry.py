@@ -15,6 +15,7 @@ from typing import Iterator, Sequence
 import attrs
 
 __all__ = [
+    "DNS_TABLE",
     "PROVIDER_COUNT",
     "BenchProvider",
     "BenchRegistry",
@@ -142,14 +143,28 @@ def _providerTable(provider: BenchProvider, names: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+#: The C{[dns]} table of registries that DNS is measured with: the zones of
+#: each domain below it, served by mailfront, with an C{_autodiscover._tcp}
+#: record pointing at the host that runs mailfront.
+DNS_TABLE = """\
+[dns]
+name-servers = ["ns1.bench-front.example", "ns2.bench-front.example"]
+mailfront-hostname = "discovery.bench-front.example"
+
+[dns.soa]
+rname = "hostmaster@bench-front.example"
+"""
+
+
 def writeRegistry(
-    directory: str, domainCount: int, providerCount: int = PROVIDER_COUNT
+    directory: str, domainCount: int, providerCount: int = PROVIDER_COUNT, dns: bool = False
 ) -> BenchRegistry:
     """
     Write a configuration directory of C{domainCount} domains, one file per
-    provider, unless the directory already holds one of that size.
+    provider, unless the directory already contains one of that size.
 
     @param directory: Created if missing.
+    @param dns: Whether to add the L{DNS_TABLE} in C{dns.toml}.
     @return: What the directory describes.
     """
     providers = _providers(min(providerCount, max(domainCount, 1)))
@@ -157,7 +172,7 @@ def writeRegistry(
     marker = os.path.join(directory, ".complete")
     if os.path.exists(marker):
         with open(marker, encoding="ascii") as f:
-            if f.read().strip() == f"{domainCount} {len(providers)}":
+            if f.read().strip() == f"{domainCount} {len(providers)} {dns}":
                 return registry
     os.makedirs(directory, exist_ok=True)
     for number, provider in enumerate(providers):
@@ -165,6 +180,12 @@ def writeRegistry(
         path = os.path.join(directory, f"{provider.id}.toml")
         with open(path, "w", encoding="utf-8") as f:
             f.write(_providerTable(provider, names))
+    dnsFile = os.path.join(directory, "dns.toml")
+    if dns:
+        with open(dnsFile, "w", encoding="ascii") as f:
+            f.write(DNS_TABLE)
+    elif os.path.exists(dnsFile):
+        os.remove(dnsFile)
     with open(marker, "w", encoding="ascii") as f:
-        f.write(f"{domainCount} {len(providers)}\n")
+        f.write(f"{domainCount} {len(providers)} {dns}\n")
     return registry

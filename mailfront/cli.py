@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from typing import Any, Optional, Sequence, TextIO
 
+from . import zoneexport
 from .importer import ImportFailed, importFiles
 from .registry import InvalidConfiguration, InvalidName, loadDirectory, splitAddress
 from .service import DEFAULT_CONFIG, DEFAULT_STATE
@@ -209,6 +210,7 @@ def buildParser() -> argparse.ArgumentParser:
         "--pidfile", metavar="FILE", help="send SIGHUP to the process id in this file"
     )
     reload.set_defaults(run=_reload)
+    zoneexport.addCommand(commands)
     return parser
 
 
@@ -222,7 +224,15 @@ def main(
     """
     parser = buildParser()
     arguments = parser.parse_args(argv)
-    status: int = arguments.run(arguments, out, err)
+    try:
+        status: int = arguments.run(arguments, out, err)
+    except BrokenPipeError:
+        # The reader went away (as with "mailfront dns DIR | head"); the
+        # output it wanted was written. Point stdout at /dev/null so the
+        # interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     return status
 
 

@@ -23,6 +23,7 @@ from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
+from .dns.service import makeDnsService
 from .operations import buildOperations
 from .profilesigning import ProfileSigners, loadProfileSigner
 from .registry import ConfigError, InvalidConfiguration, Registry, loadDirectory
@@ -63,6 +64,7 @@ DEFAULT_POLL_INTERVAL = 2.0
 
 #: The name of the ACME service in the service tree.
 ACME_SERVICE_NAME = "acme"
+DEFAULT_DNS_INTERFACE = "127.0.0.1"
 
 
 @attrs.frozen
@@ -103,6 +105,9 @@ class ServiceConfig:
         C{poll} or C{off}.
     @ivar pollInterval: Seconds between checks of the directory when
         polling.
+    @ivar dnsPort: UDP and TCP port of the DNS authority, or C{None} for no
+        DNS service.
+    @ivar dnsInterface: The address the DNS listeners bind to.
     """
 
     configDirectory: str = DEFAULT_CONFIG
@@ -136,6 +141,8 @@ class ServiceConfig:
             acmeDirectory=self.acme.storageDirectory if self.acme else None,
             labels=self.hostLabels,
         )
+    dnsPort: Optional[int] = None
+    dnsInterface: str = DEFAULT_DNS_INTERFACE
 
 
 def buildSite(
@@ -293,7 +300,7 @@ def makeMailfrontService(
     @param registry: An already loaded registry; loaded from
         C{config.configDirectory} when C{None}.
     @raise mailfront.registry.InvalidConfiguration: If the configuration is
-        invalid.
+        invalid, or DNS is requested without a C{[dns]} table.
     @raise mailfront.tls.CertificateError: If the default certificate cannot
         be used.
     @raise mailfront.tls.InvalidPolicy: If the TLS policy cannot be used.
@@ -357,6 +364,15 @@ def makeMailfrontService(
             config.workerArguments,
             config.logFile,
             holder,
+        ).setServiceParent(service)
+    # Workers share only the HTTP and HTTPS listeners, so DNS runs in worker 0.
+    if config.dnsPort is not None and config.workerIndex == 0:
+        if holder.current.dns is None:
+            raise InvalidConfiguration(
+                [ConfigError(config.configDirectory, "dns", "missing; DNS needs a [dns] table")]
+            )
+        makeDnsService(
+            holder, reactor, config.dnsPort, config.dnsInterface, config.stateDirectory
         ).setServiceParent(service)
     if config.acme is not None:
         # Added last, so the listeners that serve challenges start first.

@@ -20,6 +20,7 @@ from twisted.internet.testing import StringTransport
 from twisted.web.server import Site
 
 from .service import buildSite
+from .render.zonefile import recordLines
 from .snapshot import Snapshot, SnapshotHolder
 from .web import appleprofile, autoconfig, autodiscover
 
@@ -33,6 +34,7 @@ __all__ = [
     "autoconfigSection",
     "autodiscoverJSONSection",
     "autodiscoverSection",
+    "dnsSection",
     "mobileSyncSection",
     "formatReport",
     "inquire",
@@ -247,6 +249,21 @@ def appleProfileSection(inquiry: Inquiry) -> Section:
     )
 
 
+def dnsSection(inquiry: Inquiry) -> Section:
+    """
+    Show the DNS records mailfront publishes for the domain, as zone-file
+    lines (the same records the DNS authority serves).
+    """
+    data = inquiry.snapshot.dns
+    if data is None:
+        text = "the configuration has no [dns] table; see docs/dns.md"
+    elif inquiry.domain not in data.templates:
+        text = f"{inquiry.domain} is not in the configuration; no records"
+    else:
+        text = "\n".join(recordLines(data.records(inquiry.domain)))
+    return Section("DNS records", text)
+
+
 #: Section functions, one per protocol, in the order they are printed.
 SECTIONS: tuple[Callable[[Inquiry], Section], ...] = (
     autoconfigSection,
@@ -254,6 +271,7 @@ SECTIONS: tuple[Callable[[Inquiry], Section], ...] = (
     mobileSyncSection,
     autodiscoverJSONSection,
     appleProfileSection,
+    dnsSection,
 )
 
 

@@ -17,6 +17,7 @@ from .registry import DomainEntry, Registry
 from .render.autoconfig import AutoconfigTemplate, prepareTemplate
 from .render.autodiscover import OutlookTemplates
 from .tls.store import CertificateStore
+from .render.dnszones import DnsData, prepareDnsData
 
 __all__ = ["Snapshot", "SnapshotHolder", "buildSnapshot"]
 
@@ -34,6 +35,8 @@ class Snapshot:
     @ivar outlookTemplates: Outlook Autodiscover responses prepared on first
         use, by provider; a cache of what C{registry} determines, filled
         from the reactor thread, so what the snapshot serves never changes.
+    @ivar dns: Prepared DNS zones, or C{None} when the configuration has no
+        C{[dns]} table.
     """
 
     registry: Registry
@@ -41,6 +44,7 @@ class Snapshot:
     autoconfig: Mapping[str, AutoconfigTemplate]
     certificates: Optional[CertificateStore] = None
     outlookTemplates: OutlookTemplates = attrs.field(factory=dict, eq=False, repr=False)
+    dns: Optional[DnsData] = None
 
     def lookup(self, domain: str) -> Optional[DomainEntry]:
         """
@@ -70,8 +74,13 @@ def buildSnapshot(
         if template is None:
             template = templates[key] = prepareTemplate(entry.provider)
         autoconfig[name] = template
+    dns = prepareDnsData(registry) if registry.dns is not None else None
     return Snapshot(
-        registry=registry, generation=generation, autoconfig=autoconfig, certificates=certificates
+        registry=registry,
+        generation=generation,
+        autoconfig=autoconfig,
+        certificates=certificates,
+        dns=dns,
     )
 
 

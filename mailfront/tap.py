@@ -4,12 +4,14 @@ The C{twistd mailfront} command line.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import sys
 from typing import Optional, Sequence
 
 from twisted.application.service import IService
+from twisted.internet.endpoints import serverFromString
 from twisted.python import usage
 
 from .admin import AdminTokenError
@@ -17,6 +19,7 @@ from .registry import InvalidConfiguration, loadDirectory
 from .service import (
     DEFAULT_ADMIN,
     DEFAULT_CONFIG,
+    DEFAULT_DNS_INTERFACE,
     DEFAULT_HTTP,
     DEFAULT_HTTPS,
     DEFAULT_POLL_INTERVAL,
@@ -168,6 +171,19 @@ class Options(usage.Options):
             "Seconds between checks of the configuration directory when polling.",
             float,
         ],
+        [
+            "dns-port",
+            None,
+            None,
+            "Serve the DNS zones of the [dns] table on this UDP and TCP port "
+            "(off by default).",
+        ],
+        [
+            "dns-interface",
+            None,
+            DEFAULT_DNS_INTERFACE,
+            "IPv4 or IPv6 address the DNS listeners bind to.",
+        ],
     ]
 
     optFlags = [["no-admin", None, "Do not start the admin listener."]]
@@ -199,6 +215,13 @@ class Options(usage.Options):
         if not self["http"] and not self["https"]:
             self["http"] = [DEFAULT_HTTP]
             self["https"] = [DEFAULT_HTTPS]
+        for description in self["https"]:
+            if description.split(":", 1)[0].lower() in ("ssl", "tls", "le", "lets"):
+                raise usage.UsageError(
+                    f"--https {description}: mailfront speaks TLS itself with its own "
+                    "certificates, so give a plain endpoint such as tcp:443"
+                )
+        _checkEndpoints(self)
         if bool(self["tls-certificate"]) != bool(self["tls-key"]):
             raise usage.UsageError("--tls-certificate and --tls-key must be given together")
         self._checkWorkers()
@@ -226,6 +249,25 @@ class Options(usage.Options):
             self["registry"] = loadDirectory(self["config"])
         except InvalidConfiguration as e:
             raise usage.UsageError(str(e)) from None
+        self._checkDnsOptions()
+
+    def _checkDnsOptions(self) -> None:
+        try:
+            ipaddress.ip_address(self["dns-interface"])
+        except ValueError:
+            raise usage.UsageError(
+                f"--dns-interface: {self['dns-interface']!r} is not an IPv4 or IPv6 address"
+            ) from None
+        if self["dns-port"] is None:
+            return
+        port = self["dns-port"]
+        if not (port.isdigit() and 1 <= int(port) <= 65535):
+            raise usage.UsageError(f"--dns-port: {port!r} is not a port number from 1 to 65535")
+        self["dns-port"] = int(port)
+        if self["registry"].dns is None:
+            raise usage.UsageError(
+                f"--dns-port needs a [dns] table in {self['config']}; see docs/dns.md"
+            )
 
     def _checkWorkers(self) -> None:
         if self["workers"] < 1:
@@ -290,6 +332,8 @@ class Options(usage.Options):
             adminTokenFile=self["admin-token-file"],
             watch="off" if self["worker-index"] else self["watch"],
             pollInterval=self["poll-interval"],
+            dnsPort=self["dns-port"],
+            dnsInterface=self["dns-interface"],
         )
 
     def _acmeSettings(self) -> AcmeSettings | None:
@@ -362,6 +406,29 @@ def makeService(options: Options) -> IService:
             options.serviceConfig(), reactor, registry=options["registry"]  # type: ignore[arg-type]
         )
     except (CertificateError, AdminTokenError) as e:
-        raise usage.UsageError(str(e)) from None
+        # twistd turns a UsageError into a message only while it parses
+        # options; here it would print a traceback, so exit with the message.
+        raise SystemExit(f"mailfront: {e}") from None
     freezeLoadedObjects()
     return service
+
+
+def _checkEndpoints(options: Options) -> None:
+    """
+    Parse every listener description, so that a typo is reported as a
+    usage error naming the option instead of a traceback at start.
+    """
+    from twisted.internet import reactor
+
+    descriptions = [("--http", d) for d in options["http"]]
+    descriptions += [("--https", d) for d in options["https"]]
+    if options["admin"] and not options["no-admin"]:
+        descriptions.append(("--admin", options["admin"]))
+    for option, description in descriptions:
+        try:
+            serverFromString(reactor, description)
+        except (ValueError, KeyError, TypeError, OSError) as e:
+            raise usage.UsageError(
+                f"{option} {description}: not a valid Twisted endpoint description ({e}); "
+                "write one such as tcp:8080:interface=127.0.0.1"
+            ) from None

@@ -15,7 +15,15 @@ from typing import Optional, Sequence
 import attrs
 from twisted.trial.unittest import TestCase
 
-__all__ = ["ROOT", "TWISTD", "EXAMPLE_CONFIG", "RunningService", "freePort", "startMailfront"]
+__all__ = [
+    "ROOT",
+    "TWISTD",
+    "EXAMPLE_CONFIG",
+    "RunningService",
+    "freePort",
+    "startMailfront",
+    "stopProcess",
+]
 
 #: The repository root, so tests find the example configuration and the
 #: plugin however trial was started.
@@ -76,6 +84,20 @@ class RunningService:
         """
         with open(self.logPath, encoding="utf-8", errors="replace") as f:
             return f.read()
+
+
+def stopProcess(process: subprocess.Popen[bytes]) -> None:
+    """
+    Stop a child process started by a test: terminate it, and kill it if it
+    has not exited after 10 seconds.
+    """
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _waitForPort(port: int, process: subprocess.Popen[bytes], logPath: str) -> None:
@@ -158,16 +180,7 @@ def startMailfront(
             stdin=subprocess.DEVNULL,
         )
 
-    def stop() -> None:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-    testCase.addCleanup(stop)
+    testCase.addCleanup(stopProcess, process)
     for port in (httpPort, httpsPort, adminPort, *waitPorts):
         _waitForPort(port, process, logPath)
     return RunningService(process, httpPort, httpsPort, state, logPath, adminPort)

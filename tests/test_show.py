@@ -67,7 +67,8 @@ class ShowTests(SynchronousTestCase):
     def test_everyProtocol(self) -> None:
         """
         The report shows the Outlook, ActiveSync and JSON Autodiscover
-        responses and the Apple profile for the same address.
+        responses, the Apple profile and the DNS records for the same
+        address.
         """
         status, out, err = run("show", "pupil@school.example", "--config", EXAMPLE_CONFIG)
         self.assertEqual((status, err), (0, ""))
@@ -93,6 +94,13 @@ class ShowTests(SynchronousTestCase):
             '{"Protocol": "ActiveSync", "Url": '
             '"https://eas.school.example/Microsoft-Server-ActiveSync"}',
             json,
+        )
+
+        dnsLines = [line.split() for line in section(out, "DNS records")]
+        self.assertIn(
+            ["_imaps._tcp.school.example.", "3600", "IN", "SRV", "0", "0", "993",
+             "imap.school.example."],
+            dnsLines,
         )
 
         profile = section(out, "Apple profile (shown unsigned)")

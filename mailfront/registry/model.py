@@ -29,8 +29,14 @@ __all__ = [
     "WebMail",
     "OAuth2",
     "Enable",
+    "MtaStsPolicy",
+    "TlsReporting",
     "Provider",
     "DomainEntry",
+    "ZONE_LAYOUTS",
+    "SoaSettings",
+    "NotifyTarget",
+    "DnsSettings",
     "Registry",
 ]
 
@@ -228,6 +234,37 @@ class Enable:
 
 
 @attrs.frozen
+class MtaStsPolicy:
+    """
+    An SMTP MTA Strict Transport Security policy (RFC 8461).
+
+    @ivar mode: C{enforce}, C{testing} or C{none}.
+    @ivar mx: Host names or C{*.suffix} patterns of the mail exchangers.
+    @ivar maxAge: Seconds senders may cache the policy, at most 31557600.
+    @ivar id: The policy id of the C{_mta-sts} TXT record, or C{None} to
+        derive it from the policy, so that it changes whenever the policy
+        does.
+    """
+
+    mode: str
+    mx: tuple[str, ...] = ()
+    maxAge: int = 604800
+    id: Optional[str] = None
+
+
+@attrs.frozen
+class TlsReporting:
+    """
+    The addresses for reports of TLS failures from sending mail servers
+    (RFC 8460).
+
+    @ivar rua: C{mailto:} or C{https:} URIs, in the order given.
+    """
+
+    rua: tuple[str, ...]
+
+
+@attrs.frozen
 class Provider:
     """
     A named set of servers and the settings clients need to use them.
@@ -260,6 +297,8 @@ class Provider:
     clientConfigUpdate: Optional[str] = None
     activeSyncURL: Optional[str] = None
     autodiscoverURL: Optional[str] = None
+    mtaSts: Optional[MtaStsPolicy] = None
+    tlsReporting: Optional[TlsReporting] = None
 
 
 @attrs.frozen
@@ -285,6 +324,81 @@ class DomainEntry:
     redirectURL: Optional[str] = None
 
 
+#: Zone layouts, the ways the DNS records of a domain are cut into zones.
+#: C{subdomains} serves the names mailfront publishes as small zones
+#: (C{_tcp.D}, C{_mta-sts.D}, ...) that the domain's own zone delegates.
+#: C{domain} serves the whole domain as one zone.
+ZONE_LAYOUTS = ("subdomains", "domain")
+
+
+@attrs.frozen
+class SoaSettings:
+    """
+    The fields of the SOA record of every zone, except the serial.
+
+    @ivar rname: Mailbox of the person responsible for the zones, in DNS
+        form (C{hostmaster.example.net}, no trailing dot).
+    @ivar mname: The primary name server, or C{None} for the first entry of
+        L{DnsSettings.nameServers}.
+    @ivar refresh: Seconds between a secondary's checks for a new serial.
+    @ivar retry: Seconds a secondary waits after a failed check.
+    @ivar expire: Seconds a secondary keeps serving a zone it cannot
+        refresh.
+    @ivar minimum: TTL of negative answers (NXDOMAIN and NODATA), RFC 2308.
+    """
+
+    rname: str
+    mname: Optional[str] = None
+    refresh: int = 3600
+    retry: int = 600
+    expire: int = 1209600
+    minimum: int = 300
+
+
+@attrs.frozen
+class NotifyTarget:
+    """
+    A secondary name server that gets DNS NOTIFY messages.
+
+    @ivar address: IPv4 or IPv6 address, in its compressed text form.
+    @ivar port: UDP port.
+    """
+
+    address: str
+    port: int = 53
+
+
+@attrs.frozen
+class DnsSettings:
+    """
+    The C{[dns]} table: how mailfront publishes the registry in DNS.
+
+    @ivar ttl: TTL of every record, in seconds.
+    @ivar nameServers: Host names of the NS records of every zone.
+    @ivar soa: SOA fields; C{None} only for the defaults used when the
+        configuration has no C{[dns]} table.
+    @ivar zoneLayout: One of L{ZONE_LAYOUTS}.
+    @ivar mailfrontHostname: Canonical host name of the machine that runs
+        mailfront: C{autoconfig.D} and C{autodiscover.D} become CNAMEs to it.
+    @ivar mailfrontAddresses: Addresses of that machine, published as A and
+        AAAA records of C{autoconfig.D} and C{autodiscover.D} instead.
+    @ivar allowTransfer: Networks (C{ipaddress} text such as
+        C{192.0.2.0/24}) that may transfer zones with AXFR.
+    @ivar notify: Secondaries that get a DNS NOTIFY for every new serial.
+    @ivar source: The file that held the table, for messages.
+    """
+
+    ttl: int = 3600
+    nameServers: tuple[str, ...] = ()
+    soa: Optional[SoaSettings] = None
+    zoneLayout: str = "subdomains"
+    mailfrontHostname: Optional[str] = None
+    mailfrontAddresses: tuple[str, ...] = ()
+    allowTransfer: tuple[str, ...] = ()
+    notify: tuple[NotifyTarget, ...] = ()
+    source: str = ""
+
+
 @attrs.frozen
 class Registry:
     """
@@ -292,10 +406,13 @@ class Registry:
 
     @ivar providers: Providers by id.
     @ivar domains: Domain entries by normalized name.
+    @ivar dns: The C{[dns]} table, or C{None} when the configuration has
+        none.
     """
 
     providers: Mapping[str, Provider]
     domains: Mapping[str, DomainEntry]
+    dns: Optional[DnsSettings] = None
 
     def lookup(self, name: str) -> Optional[DomainEntry]:
         """

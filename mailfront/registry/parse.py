@@ -10,6 +10,7 @@ goes on after a problem so that one run reports every problem at once.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 import tomllib
 from typing import Any, Callable, Iterable, Mapping, Optional, TypeVar
@@ -25,18 +26,24 @@ from .model import (
     PLACEHOLDERS,
     SOCKET_TYPES,
     URL_TYPES,
+    ZONE_LAYOUTS,
     Authentication,
     DavServer,
     Description,
+    DnsSettings,
     Documentation,
     DomainEntry,
     Enable,
     LoginPageInfo,
+    MtaStsPolicy,
+    NotifyTarget,
     OAuth2,
     Pop3Options,
     Provider,
     Registry,
     Server,
+    SoaSettings,
+    TlsReporting,
     WebMail,
 )
 from .names import InvalidName, normalizeDomain
@@ -114,6 +121,7 @@ class ConfigDocument:
     providers: tuple[Provider, ...]
     claims: tuple[_DomainClaim, ...]
     errors: tuple[ConfigError, ...]
+    dns: Optional[DnsSettings] = None
 
 
 # Primitive checks ------------------------------------------------------------
@@ -651,6 +659,8 @@ _SETTING_KEYS: dict[str, str] = {
     "client-config-update": "clientConfigUpdate",
     "activesync-url": "activeSyncURL",
     "autodiscover-url": "autodiscoverURL",
+    "mta-sts": "mtaSts",
+    "tls-rpt": "tlsReporting",
 }
 
 
@@ -685,6 +695,10 @@ def _settings(ctx: _Context, key: str, table: Mapping[str, object]) -> dict[str,
             result = _enable(ctx, where, value)
         elif tomlKey in ("activesync-url", "autodiscover-url"):
             result = _httpsURL(ctx, where, value, frozenset({"EMAILDOMAIN"}))
+        elif tomlKey == "mta-sts":
+            result = _mtaSts(ctx, where, value)
+        elif tomlKey == "tls-rpt":
+            result = _tlsReporting(ctx, where, value)
         else:
             result = _url(ctx, where, value)
         if result is not INVALID:
@@ -882,7 +896,7 @@ def parseDocument(path: str, document: Mapping[str, object]) -> ConfigDocument:
     @return: What the document defines, with every problem found.
     """
     ctx = _Context(path)
-    _checkKeys(ctx, "", document, ("providers", "domains"))
+    _checkKeys(ctx, "", document, ("providers", "domains", "dns"))
     providers: list[Provider] = []
     claims: list[_DomainClaim] = []
 
@@ -903,7 +917,13 @@ def parseDocument(path: str, document: Mapping[str, object]) -> ConfigDocument:
             if claim is not INVALID:
                 claims.append(claim)
 
-    return ConfigDocument(path, tuple(providers), tuple(claims), tuple(ctx.errors))
+    dns = None
+    if "dns" in document:
+        dns = _dnsSettings(ctx, document["dns"])
+
+    return ConfigDocument(
+        path, tuple(providers), tuple(claims), tuple(ctx.errors), None if dns is INVALID else dns
+    )
 
 
 def parseText(path: str, text: str) -> ConfigDocument:
@@ -985,9 +1005,13 @@ def buildRegistry(documents: Iterable[ConfigDocument]) -> Registry:
         if entry is not None:
             domains[name] = entry
 
+    dns = _uniqueDnsSettings(documents, errors)
+    if dns is not None:
+        _checkNameServers(dns, domains, errors)
+
     if errors:
         raise InvalidConfiguration(errors)
-    return Registry(providers=providers, domains=domains)
+    return Registry(providers=providers, domains=domains, dns=dns)
 
 
 def _resolveTable(
@@ -1035,3 +1059,332 @@ def _resolveTable(
         redirectAddress=claim.redirectAddress,
         redirectURL=claim.redirectURL,
     )
+
+
+# DNS -------------------------------------------------------------------------
+
+#: Largest TTL DNS allows (RFC 2181).
+MAX_TTL = 2**31 - 1
+
+#: TTL of the records when the C{[dns]} table sets none, in seconds.
+DEFAULT_TTL = 3600
+
+#: Largest C{max_age} of an MTA-STS policy (RFC 8461).
+MAX_MTA_STS_AGE = 31557600
+
+_MTA_STS_MODES = ("enforce", "testing", "none")
+_MTA_STS_ID = re.compile(r"^[A-Za-z0-9]{1,32}$")
+_RUA_MAILTO = re.compile(r"^mailto:[^@\s,;!]+@[A-Za-z0-9.-]+$")
+_RUA_HTTPS = re.compile(r"^https://[^\s,;!/]+(/[^\s,;!]*)?$")
+_MAILBOX_LOCAL_PART = re.compile(r"^[A-Za-z0-9_+-]+$")
+
+_DNS_KEYS = (
+    "ttl",
+    "name-servers",
+    "zone-layout",
+    "mailfront-hostname",
+    "mailfront-addresses",
+    "allow-transfer",
+    "notify",
+    "soa",
+)
+_SOA_KEYS = ("mname", "rname", "refresh", "retry", "expire", "minimum")
+
+
+def _seconds(ctx: _Context, key: str, value: object) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return ctx.error(key, f"expected an integer number of seconds, found {_typeName(value)}")
+    if not 0 <= value <= MAX_TTL:
+        return ctx.error(key, f"{value} is out of range; use 0 to {MAX_TTL} seconds")
+    return value
+
+
+def _plainHostname(ctx: _Context, key: str, value: object) -> Any:
+    text = _string(ctx, key, value)
+    if text is INVALID:
+        return INVALID
+    if "%" in text:
+        return ctx.error(key, f"{text!r}: placeholders are not allowed in DNS names")
+    try:
+        return normalizeDomain(text)
+    except InvalidName as e:
+        return ctx.error(key, f"invalid host name: {e}")
+
+
+def _stringList(ctx: _Context, key: str, value: object) -> Optional[list[str]]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        ctx.error(key, f"expected a non-empty array of strings, found {_typeName(value)}")
+        return None
+    result = []
+    for index, item in enumerate(value):
+        text = _string(ctx, f"{key}[{index}]", item)
+        if text is not INVALID:
+            result.append(text)
+    return result
+
+
+def _checkedList(
+    ctx: _Context, key: str, value: object, check: Callable[[_Context, str, str], Any]
+) -> Any:
+    """
+    Check each string of an array (or a single string), and return the valid
+    results without duplicates, in order.
+    """
+    items = _stringList(ctx, key, value)
+    if items is None:
+        return INVALID
+    results = [check(ctx, f"{key}[{index}]", item) for index, item in enumerate(items)]
+    return tuple(dict.fromkeys(result for result in results if result is not INVALID))
+
+
+def _hostnames(ctx: _Context, key: str, value: object) -> Any:
+    return _checkedList(ctx, key, value, _plainHostname)
+
+
+def _mtaStsHost(ctx: _Context, key: str, text: str) -> Any:
+    if text.startswith("*."):
+        suffix = _plainHostname(ctx, key, text[2:])
+        return INVALID if suffix is INVALID else f"*.{suffix}"
+    return _plainHostname(ctx, key, text)
+
+
+def _mtaSts(ctx: _Context, key: str, value: object) -> Any:
+    table = _table(ctx, key, value)
+    if table is INVALID:
+        return INVALID
+    before = len(ctx.errors)
+    _checkKeys(ctx, key, table, ("mode", "mx", "max-age", "id"))
+
+    mode = _optional(ctx, key, table, "mode", _string)
+    if mode is None and "mode" not in table:
+        ctx.error(f"{key}.mode", "missing; use enforce, testing or none")
+    elif mode is not None and mode not in _MTA_STS_MODES:
+        ctx.error(f"{key}.mode", f"unknown mode {mode!r}; use enforce, testing or none")
+
+    mx: tuple[str, ...] = ()
+    if "mx" in table:
+        mx = _checkedList(ctx, f"{key}.mx", table["mx"], _mtaStsHost)
+    elif mode in ("enforce", "testing"):
+        ctx.error(f"{key}.mx", "missing; list the host names of the mail exchangers")
+
+    maxAge = _optional(ctx, key, table, "max-age", _nonNegative)
+    if maxAge is not None and maxAge > MAX_MTA_STS_AGE:
+        ctx.error(f"{key}.max-age", f"{maxAge} is over the limit of {MAX_MTA_STS_AGE} seconds")
+    policyID = _optional(ctx, key, table, "id", _string)
+    if policyID is not None and not _MTA_STS_ID.match(policyID):
+        ctx.error(f"{key}.id", f"{policyID!r} is not 1 to 32 letters and digits")
+
+    if len(ctx.errors) > before or mode is None:
+        return INVALID
+    return MtaStsPolicy(
+        mode=mode, mx=mx, maxAge=604800 if maxAge is None else maxAge, id=policyID
+    )
+
+
+def _tlsReporting(ctx: _Context, key: str, value: object) -> Any:
+    table = _table(ctx, key, value)
+    if table is INVALID:
+        return INVALID
+    _checkKeys(ctx, key, table, ("rua",))
+    if "rua" not in table:
+        return ctx.error(f"{key}.rua", "missing; for example [\"mailto:tlsrpt@example.net\"]")
+    items = _stringList(ctx, f"{key}.rua", table["rua"])
+    if items is None:
+        return INVALID
+    before = len(ctx.errors)
+    for index, uri in enumerate(items):
+        if not (_RUA_MAILTO.match(uri) or _RUA_HTTPS.match(uri)):
+            ctx.error(
+                f"{key}.rua[{index}]",
+                f"{uri!r} is not a mailto:local@domain or https:// URI without spaces, "
+                "commas, semicolons or '!'",
+            )
+    if len(ctx.errors) > before:
+        return INVALID
+    return TlsReporting(tuple(items))
+
+
+def _address(ctx: _Context, key: str, text: str) -> Any:
+    try:
+        return ipaddress.ip_address(text).compressed
+    except ValueError:
+        return ctx.error(key, f"{text!r} is not an IPv4 or IPv6 address")
+
+
+def _network(ctx: _Context, key: str, text: str) -> Any:
+    try:
+        return ipaddress.ip_network(text, strict=True).compressed
+    except ValueError as e:
+        return ctx.error(key, f"{text!r} is not an address or network: {e}")
+
+
+def _notifyTarget(ctx: _Context, key: str, text: str) -> Any:
+    """
+    Parse C{192.0.2.53}, C{192.0.2.53:5300}, C{2001:db8::53} or
+    C{[2001:db8::53]:5300}.
+    """
+    host, port = text, 53
+    bracketed = re.match(r"^\[([^\]]+)\](?::(\d+))?$", text)
+    if bracketed:
+        host = bracketed.group(1)
+        port = int(bracketed.group(2) or 53)
+    elif text.count(":") == 1:
+        host, _, portText = text.partition(":")
+        if not portText.isdigit():
+            return ctx.error(key, f"{text!r}: the port after ':' must be a number")
+        port = int(portText)
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return ctx.error(
+            key, f"{text!r} is not an address, address:port or [IPv6 address]:port"
+        )
+    if _port(ctx, key, port) is INVALID:
+        return INVALID
+    return NotifyTarget(address.compressed, port)
+
+
+def _addressList(ctx: _Context, key: str, value: object) -> Any:
+    return _checkedList(ctx, key, value, _address)
+
+
+def _networkList(ctx: _Context, key: str, value: object) -> Any:
+    return _checkedList(ctx, key, value, _network)
+
+
+def _notifyList(ctx: _Context, key: str, value: object) -> Any:
+    return _checkedList(ctx, key, value, _notifyTarget)
+
+
+def _mailbox(ctx: _Context, key: str, value: object) -> Any:
+    """
+    Convert C{hostmaster@example.net} to the SOA RNAME form
+    C{hostmaster.example.net}.
+    """
+    text = _string(ctx, key, value)
+    if text is INVALID:
+        return INVALID
+    localPart, at, domain = text.rpartition("@")
+    if not at:
+        return ctx.error(key, f"{text!r} is not an email address such as hostmaster@example.net")
+    if not _MAILBOX_LOCAL_PART.match(localPart):
+        return ctx.error(
+            key,
+            f"the local part {localPart!r} must be letters, digits, '_', '+' or '-', because "
+            "it becomes one DNS label; use a mailbox such as hostmaster@",
+        )
+    normalized = _plainHostname(ctx, key, domain)
+    if normalized is INVALID:
+        return INVALID
+    return f"{localPart}.{normalized}"
+
+
+def _soaSettings(ctx: _Context, key: str, value: object) -> Any:
+    table = _table(ctx, key, value)
+    if table is INVALID:
+        return INVALID
+    before = len(ctx.errors)
+    _checkKeys(ctx, key, table, _SOA_KEYS)
+    rname = _optional(ctx, key, table, "rname", _mailbox)
+    if "rname" not in table:
+        ctx.error(f"{key}.rname", "missing; the mailbox responsible for the zones, such as "
+                  "hostmaster@example.net")
+    fields: dict[str, Any] = {}
+    for name in ("refresh", "retry", "expire", "minimum"):
+        seconds = _optional(ctx, key, table, name, _seconds)
+        if seconds is not None:
+            fields[name] = seconds
+    mname = _optional(ctx, key, table, "mname", _plainHostname)
+    if len(ctx.errors) > before or rname is None:
+        return INVALID
+    return SoaSettings(rname=rname, mname=mname, **fields)
+
+
+def _dnsSettings(ctx: _Context, value: object) -> Any:
+    key = "dns"
+    table = _table(ctx, key, value)
+    if table is INVALID:
+        return INVALID
+    before = len(ctx.errors)
+    _checkKeys(ctx, key, table, _DNS_KEYS)
+
+    ttl = _optional(ctx, key, table, "ttl", _seconds)
+    nameServers = _optional(ctx, key, table, "name-servers", _hostnames)
+    if "name-servers" not in table:
+        ctx.error(f"{key}.name-servers", "missing; the host names of the NS records of every zone")
+    if "soa" in table:
+        soa = _soaSettings(ctx, f"{key}.soa", table["soa"])
+    else:
+        soa = ctx.error(f"{key}.soa", "missing; add a [dns.soa] table with at least rname")
+    layout = _optional(ctx, key, table, "zone-layout", _string) or "subdomains"
+    if layout not in ZONE_LAYOUTS:
+        ctx.error(f"{key}.zone-layout", f"unknown layout {layout!r}; use "
+                  + " or ".join(repr(name) for name in ZONE_LAYOUTS))
+
+    hostname = _optional(ctx, key, table, "mailfront-hostname", _plainHostname)
+    addresses = _optional(ctx, key, table, "mailfront-addresses", _addressList) or ()
+    if hostname is not None and addresses:
+        ctx.error(
+            f"{key}.mailfront-addresses",
+            "set mailfront-hostname or mailfront-addresses, not both: a name with a CNAME "
+            "record cannot have A or AAAA records",
+        )
+
+    settings = DnsSettings(
+        ttl=DEFAULT_TTL if ttl is None else ttl,
+        nameServers=nameServers or (),
+        soa=soa,
+        zoneLayout=layout,
+        mailfrontHostname=hostname,
+        mailfrontAddresses=addresses,
+        allowTransfer=_optional(ctx, key, table, "allow-transfer", _networkList) or (),
+        notify=_optional(ctx, key, table, "notify", _notifyList) or (),
+        source=ctx.path,
+    )
+    return INVALID if len(ctx.errors) > before else settings
+
+
+def _uniqueDnsSettings(
+    documents: Iterable[ConfigDocument], errors: list[ConfigError]
+) -> Optional[DnsSettings]:
+    found: Optional[DnsSettings] = None
+    for document in documents:
+        if document.dns is None:
+            continue
+        if found is not None:
+            errors.append(
+                ConfigError(
+                    document.path, "dns", f"the [dns] table is already defined in {found.source}"
+                )
+            )
+            continue
+        found = document.dns
+    return found
+
+
+def _checkNameServers(
+    dns: DnsSettings, domains: Mapping[str, DomainEntry], errors: list[ConfigError]
+) -> None:
+    """
+    Reject name servers inside a zone mailfront serves as a whole domain,
+    because such a zone would need address records (glue) for them.
+    """
+    if dns.zoneLayout != "domain":
+        return
+    for index, name in enumerate(dns.nameServers):
+        labels = name.split(".")
+        for start in range(len(labels)):
+            zone = ".".join(labels[start:])
+            if zone in domains:
+                errors.append(
+                    ConfigError(
+                        dns.source,
+                        f"dns.name-servers[{index}]",
+                        f"{name} is inside the zone {zone} that mailfront serves with "
+                        "zone-layout = \"domain\", and mailfront publishes no address "
+                        "records for name servers; use a name server outside the served zones",
+                    )
+                )
+                break
