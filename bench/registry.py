@@ -1,8 +1,8 @@
 """
 Generated registries of many domains, and the addresses requests are made for.
 
-Every generated provider offers the servers of a typical hosting company
-(IMAP on 993 and 143, POP3 on 995, SMTP submission on 465 and 587), and its
+Every generated provider offers the servers of a typical hosting company:
+IMAP on 993 and 143, POP3 on 995, SMTP submission on 465 and 587. Its
 domains are listed in the provider table, the form a hosting company with
 many customers uses.
 """
