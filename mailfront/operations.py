@@ -20,7 +20,7 @@ from .admin import buildAdminSite, ensureAdminToken
 from .metrics import Metrics
 from .reload import Reloader, hangupHandler, loadSnapshot
 from .snapshot import Snapshot, SnapshotHolder
-from .watch import makeWatcher
+from .watch import Fingerprint, makeWatcher
 
 __all__ = ["Operations", "ReloadService", "buildOperations", "ADMIN_TOKEN_NAME"]
 
@@ -87,6 +87,7 @@ def buildOperations(
     watch: str,
     pollInterval: float,
     load: Callable[[str, int], Snapshot] = loadSnapshot,
+    loadedFingerprint: Optional[Fingerprint] = None,
 ) -> Operations:
     """
     Build reload, metrics and the admin listener around C{holder}.
@@ -100,6 +101,8 @@ def buildOperations(
     @param pollInterval: Seconds between checks when polling the directory.
     @param load: Builds the snapshot of a reload from the directory, in the
         reload thread.
+    @param loadedFingerprint: The directory's fingerprint from before the
+        serving configuration was read; see L{makeWatcher}.
     @raise mailfront.admin.AdminTokenError: If the admin token file cannot be
         read or created.
     """
@@ -117,7 +120,12 @@ def buildOperations(
 
     service = ReloadService(reactor, reloader, threadpool)
     watcher: Optional[Service] = makeWatcher(
-        watch, reactor, configDirectory, lambda: reloader.request(WATCH_TRIGGER), pollInterval
+        watch,
+        reactor,
+        configDirectory,
+        lambda: reloader.request(WATCH_TRIGGER),
+        pollInterval,
+        loadedFingerprint,
     )
     if watcher is not None:
         watcher.setServiceParent(service)

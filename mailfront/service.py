@@ -25,6 +25,7 @@ from twisted.web.server import Site
 
 from .dns.service import makeDnsService
 from .operations import buildOperations
+from .watch import Fingerprint, directoryFingerprint
 from .profilesigning import ProfileSigners, loadProfileSigner
 from .registry import ConfigError, InvalidConfiguration, Registry, loadDirectory
 from .snapshot import Snapshot, SnapshotHolder, buildSnapshot
@@ -293,12 +294,16 @@ def makeMailfrontService(
     config: ServiceConfig,
     reactor: IReactorCore,
     registry: Optional[Registry] = None,
+    loadedFingerprint: Optional[Fingerprint] = None,
 ) -> MultiService:
     """
     Build the whole mailfront service.
 
     @param registry: An already loaded registry; loaded from
         C{config.configDirectory} when C{None}.
+    @param loadedFingerprint: L{directoryFingerprint} of the configuration
+        directory taken before C{registry} was read, so that the watcher
+        reloads an edit made in between.
     @raise mailfront.registry.InvalidConfiguration: If the configuration is
         invalid, or DNS is requested without a C{[dns]} table.
     @raise mailfront.tls.CertificateError: If the default certificate cannot
@@ -308,6 +313,7 @@ def makeMailfrontService(
         read or created.
     """
     if registry is None:
+        loadedFingerprint = directoryFingerprint(config.configDirectory)
         registry = loadDirectory(config.configDirectory)
     config.tlsPolicy.check()
     holder = SnapshotHolder(prepareSnapshot(config, registry, 1, reactor))  # type: ignore[arg-type]
@@ -331,6 +337,7 @@ def makeMailfrontService(
         load=lambda directory, generation: _reloadSnapshot(
             config, directory, generation, holder, reactor  # type: ignore[arg-type]
         ),
+        loadedFingerprint=loadedFingerprint,
     )
     operations.service.setServiceParent(service)
     # The new snapshot's objects leave the collector's view, as the first

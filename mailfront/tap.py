@@ -35,7 +35,7 @@ from .web.root import normalizePath
 from .web.setuppage import DEFAULT_PATH as DEFAULT_SETUP_PATH
 from .workers import InvalidWorkerListener, reusePortEndpoint
 
-from .watch import WATCH_MODES
+from .watch import WATCH_MODES, directoryFingerprint
 
 #: Short names accepted by --acme-directory.
 ACME_DIRECTORIES = {"letsencrypt": LETS_ENCRYPT, "letsencrypt-staging": LETS_ENCRYPT_STAGING}
@@ -246,6 +246,7 @@ class Options(usage.Options):
                 f"--poll-interval must be a positive number of seconds, not {self['poll-interval']}"
             )
         try:
+            self["loaded-fingerprint"] = directoryFingerprint(self["config"])
             self["registry"] = loadDirectory(self["config"])
         except InvalidConfiguration as e:
             raise usage.UsageError(str(e)) from None
@@ -403,7 +404,10 @@ def makeService(options: Options) -> IService:
 
     try:
         service = makeMailfrontService(
-            options.serviceConfig(), reactor, registry=options["registry"]  # type: ignore[arg-type]
+            options.serviceConfig(),
+            reactor,  # type: ignore[arg-type]
+            registry=options["registry"],
+            loadedFingerprint=options["loaded-fingerprint"],
         )
     except (CertificateError, AdminTokenError) as e:
         # twistd turns a UsageError into a message only while it parses

@@ -26,6 +26,7 @@ __all__ = [
     "WATCH_MODES",
     "SETTLE_SECONDS",
     "ChangeBatcher",
+    "Fingerprint",
     "INotifyWatcher",
     "PollingWatcher",
     "directoryFingerprint",
@@ -125,17 +126,26 @@ class PollingWatcher(Service):
         directory: str,
         batcher: ChangeBatcher,
         interval: float,
+        loaded: Optional[Fingerprint] = None,
     ) -> None:
+        """
+        @param loaded: The fingerprint taken before the serving
+            configuration was read; a change since then is reported at
+            start. C{None} compares with the directory as it is at start.
+        """
         self._clock = clock
         self._directory = directory
         self._batcher = batcher
         self._interval = interval
+        self._loaded = loaded
         self._last: Fingerprint = ()
         self._loop: Optional[LoopingCall] = None
 
     def startService(self) -> None:
         super().startService()
         self._last = directoryFingerprint(self._directory)
+        if self._loaded is not None and self._loaded != self._last:
+            self._batcher.changed()
         self._loop = LoopingCall(self._check)
         self._loop.clock = self._clock
         self._loop.start(self._interval, now=False)
@@ -197,16 +207,21 @@ class INotifyWatcher(Service):
         directory: str,
         batcher: ChangeBatcher,
         fallbackInterval: float,
+        loaded: Optional[Fingerprint] = None,
     ) -> None:
         """
         @param reactor: The reactor; it must provide C{IReactorFDSet} and
             C{IReactorTime}.
         @param fallbackInterval: Seconds between checks if it has to poll.
+        @param loaded: The fingerprint taken before the serving
+            configuration was read. A change between then and the start of
+            the watch sends no inotify event, so it is found by comparing.
         """
         self._reactor = reactor
         self._directory = directory
         self._batcher = batcher
         self._fallbackInterval = fallbackInterval
+        self._loaded = loaded
         self._notifier: Any = None
         self._fallback: Optional[PollingWatcher] = None
 
@@ -231,6 +246,8 @@ class INotifyWatcher(Service):
         notifier.startReading()
         self._notifier = notifier
         self.log.info("Watching {directory} with inotify", directory=self._directory)
+        if self._loaded is not None and self._loaded != directoryFingerprint(self._directory):
+            self._batcher.changed()
 
     def _pollInstead(self, reason: str) -> None:
         self.log.warn(
@@ -241,7 +258,7 @@ class INotifyWatcher(Service):
             interval=self._fallbackInterval,
         )
         self._fallback = PollingWatcher(
-            self._reactor, self._directory, self._batcher, self._fallbackInterval
+            self._reactor, self._directory, self._batcher, self._fallbackInterval, self._loaded
         )
         self._fallback.startService()
 
@@ -277,6 +294,7 @@ def makeWatcher(
     directory: str,
     onChange: Callable[[], object],
     interval: float,
+    loaded: Optional[Fingerprint] = None,
 ) -> Optional[Service]:
     """
     Build the watcher of a C{--watch} mode.
@@ -286,11 +304,14 @@ def makeWatcher(
     @param reactor: The reactor (time, and file descriptors for inotify).
     @param onChange: Called once per batch of changes.
     @param interval: Seconds between checks when polling.
+    @param loaded: L{directoryFingerprint} taken before the serving
+        configuration was read, so that an edit made while mailfront
+        started is not missed.
     @return: The watcher service, or C{None} for C{off}.
     """
     if mode == "off":
         return None
     batcher = ChangeBatcher(reactor, SETTLE_SECONDS, onChange)
     if mode == "inotify" or (mode == "auto" and platform.supportsINotify()):
-        return INotifyWatcher(reactor, directory, batcher, interval)
-    return PollingWatcher(reactor, directory, batcher, interval)
+        return INotifyWatcher(reactor, directory, batcher, interval, loaded)
+    return PollingWatcher(reactor, directory, batcher, interval, loaded)

@@ -288,6 +288,62 @@ class INotifyFilterTests(SynchronousTestCase, WatcherSetup):
         self.assertIn("(too many watches); checking it every 2.0 seconds instead", warnings[0])
 
 
+class ChangeBeforeStartTests(SynchronousTestCase, WatcherSetup):
+    """
+    An edit made after the configuration was read but before the watcher
+    started (during a long start-up) is not missed.
+    """
+
+    def setUp(self) -> None:
+        self.setUpDirectory(self)
+        self.loaded = directoryFingerprint(self.directory)
+
+    def test_pollingSeesEarlierChange(self) -> None:
+        """
+        The polling watcher reports the change at start, before its first
+        check.
+        """
+        writeConfig(self.directory, validVersion("b"))
+        batcher = ChangeBatcher(self.clock, SETTLE_SECONDS, self.onChange)
+        watcher = PollingWatcher(self.clock, self.directory, batcher, 2.0, self.loaded)
+        watcher.startService()
+        self.addCleanup(watcher.stopService)
+
+        self.clock.advance(SETTLE_SECONDS)
+
+        self.assertEqual(self.changes, 1)
+
+    def test_pollingUnchanged(self) -> None:
+        """
+        Without an edit since the read, nothing is reported at start.
+        """
+        batcher = ChangeBatcher(self.clock, SETTLE_SECONDS, self.onChange)
+        watcher = PollingWatcher(self.clock, self.directory, batcher, 2.0, self.loaded)
+        watcher.startService()
+        self.addCleanup(watcher.stopService)
+
+        self.clock.advance(SETTLE_SECONDS)
+
+        self.assertEqual(self.changes, 0)
+
+    def test_inotifySeesEarlierChange(self) -> None:
+        """
+        The inotify watcher, which gets no event for an edit made before
+        its watch existed, reports the change at start.
+        """
+        if not platform.supportsINotify():
+            raise self.skipTest("this platform has no inotify")
+        writeConfig(self.directory, validVersion("b"))
+        batcher = ChangeBatcher(self.clock, SETTLE_SECONDS, self.onChange)
+        watcher = INotifyWatcher(reactor, self.directory, batcher, 2.0, self.loaded)
+        watcher.startService()
+        self.addCleanup(watcher.stopService)
+
+        self.clock.advance(SETTLE_SECONDS)
+
+        self.assertEqual(self.changes, 1)
+
+
 class INotifyWatcherTests(TestCase, WatcherSetup):
     """
     The inotify watcher notices a real change on disk.
