@@ -1,10 +1,11 @@
 """
-Parsing of XML that mailfront did not write itself.
+Parsing of XML files that mailfront did not write itself.
 
-Every XML document from outside (a request body, a file given to the
-importer) goes through L{parseUntrusted}: no DTD, no entity expansion, no
-network access, and a size cap, so a hostile document cannot make mailfront
-read local files, fetch URLs or expand entities without bound.
+Files given to the importer go through L{parseUntrusted}: no DTD, no entity
+expansion, no network access, and a size cap, so a hostile document cannot
+make mailfront read local files, fetch URLs or expand entities without
+bound. Request bodies use the stricter streaming parser of
+L{mailfront.web.xmlbody}, which shares L{EmptyResolver}.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, Optional
 
 from lxml import etree
 
-__all__ = ["UntrustedXMLError", "parseUntrusted"]
+__all__ = ["EmptyResolver", "UntrustedXMLError", "parseUntrusted"]
 
 
 class UntrustedXMLError(ValueError):
@@ -29,7 +30,7 @@ class UntrustedXMLError(ValueError):
         self.line = line
 
 
-class _EmptyResolver(etree.Resolver):
+class EmptyResolver(etree.Resolver):
     """
     Resolves every URL (an external DTD, a parameter entity) to empty text.
 
@@ -60,7 +61,7 @@ def _parser(keepComments: bool, resolver: Optional[etree.Resolver] = None) -> et
         remove_comments=not keepComments,
         collect_ids=False,
     )
-    parser.resolvers.add(resolver if resolver is not None else _EmptyResolver())
+    parser.resolvers.add(resolver if resolver is not None else EmptyResolver())
     return parser
 
 

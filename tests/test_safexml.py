@@ -9,7 +9,7 @@ import os
 from lxml import etree
 from twisted.trial.unittest import SynchronousTestCase
 
-from mailfront.safexml import UntrustedXMLError, _EmptyResolver, parseUntrusted
+from mailfront.safexml import UntrustedXMLError, EmptyResolver, parseUntrusted
 
 
 class ParseUntrustedTests(SynchronousTestCase):
@@ -34,7 +34,7 @@ class ParseUntrustedTests(SynchronousTestCase):
             f'<!DOCTYPE clientConfig SYSTEM "file://{self.secretPath}">'
             "<clientConfig>&leak;</clientConfig>"
         ).encode()
-        resolver = _EmptyResolver()
+        resolver = EmptyResolver()
 
         with self.assertRaises(UntrustedXMLError) as raised:
             parseUntrusted(document, 65536, resolver=resolver)
@@ -51,7 +51,7 @@ class ParseUntrustedTests(SynchronousTestCase):
             f'<!DOCTYPE c [<!ENTITY % ext SYSTEM "file://{self.secretPath}"> %ext;]>'
             "<c>&leak;</c>"
         ).encode()
-        resolver = _EmptyResolver()
+        resolver = EmptyResolver()
 
         with self.assertRaises(UntrustedXMLError) as raised:
             parseUntrusted(document, 65536, resolver=resolver)

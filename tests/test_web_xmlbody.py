@@ -33,7 +33,7 @@ def externalParameterEntity(path: str) -> bytes:
     return (f'<!DOCTYPE a [<!ENTITY % p SYSTEM "file://{path}"> %p;]><a>&x;</a>').encode()
 
 
-class _RecordingResolver(xmlbody._EmptyResolver):
+class _RecordingResolver(xmlbody.EmptyResolver):
     """
     Records every URL libxml2 tries to load, then loads nothing, as the
     production resolver does.
@@ -65,7 +65,7 @@ class HostileDocumentTests(SynchronousTestCase):
         # production parser installs.
         self.resolver = _RecordingResolver()
         self.resolver.urls = []
-        self.patch(xmlbody, "_EmptyResolver", lambda: self.resolver)
+        self.patch(xmlbody, "EmptyResolver", lambda: self.resolver)
 
     def test_controlParserLoadsFile(self) -> None:
         """

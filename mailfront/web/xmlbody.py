@@ -21,9 +21,11 @@ differently capitalised requests all work.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional
+from typing import Iterator, Optional
 
 from lxml import etree
+
+from ..safexml import EmptyResolver
 
 __all__ = [
     "MAX_DEPTH",
@@ -58,15 +60,6 @@ class _RejectedFeature(Exception):
     """
     Raised inside the parser target to stop libxml2 at once.
     """
-
-
-class _EmptyResolver(etree.Resolver):
-    """
-    Resolves every URL to empty text, so libxml2 reads no file and no host.
-    """
-
-    def resolve(self, url: Optional[str], pubid: Optional[str], context: Any) -> Any:
-        return self.resolve_string("", context)
 
 
 class _GuardedTreeBuilder:
@@ -128,7 +121,7 @@ def _newParser(target: _GuardedTreeBuilder) -> etree.XMLParser:
         remove_pis=True,
         collect_ids=False,
     )
-    parser.resolvers.add(_EmptyResolver())
+    parser.resolvers.add(EmptyResolver())
     return parser
 
 
