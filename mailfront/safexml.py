@@ -36,7 +36,7 @@ class EmptyResolver(etree.Resolver):
 
     With C{load_dtd=False} libxml2 may still open the external subset named
     by a C{<!DOCTYPE>} before the document is rejected for having one; this
-    resolver answers in its place, so no local file is ever read.
+    resolver responds in its place, so no local file is ever read.
 
     @ivar requested: The URLs libxml2 asked for, for tests.
     """
@@ -77,8 +77,8 @@ def parseUntrusted(
     @param data: The raw document; its encoding declaration is honoured.
     @param maxBytes: The largest document accepted.
     @param keepComments: Whether comments stay in the tree.
-    @param resolver: Replaces the resolver that answers every URL with
-        empty text; for tests that record what was asked.
+    @param resolver: Replaces the L{EmptyResolver}, for tests that record
+        which URLs libxml2 requested.
     @return: The root element.
     @raise UntrustedXMLError: If C{data} is larger than C{maxBytes}, is not
         well-formed, or has a document type declaration.

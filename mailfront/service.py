@@ -71,7 +71,7 @@ DEFAULT_DNS_INTERFACE = "127.0.0.1"
 @attrs.frozen
 class ServiceConfig:
     """
-    What the command line or the C{.tac} file chose.
+    Settings of the service, from the command line or the C{.tac} file.
 
     @ivar configDirectory: The registry's configuration directory.
     @ivar http: Endpoint descriptions of plain HTTP listeners.

@@ -25,7 +25,7 @@ __all__ = ["Snapshot", "SnapshotHolder", "buildSnapshot"]
 @attrs.frozen
 class Snapshot:
     """
-    An immutable view of one configuration, ready to answer requests.
+    An immutable view of one configuration, ready to serve requests.
 
     @ivar registry: The validated registry.
     @ivar generation: Counts the snapshots built by this process, from 1.

@@ -212,6 +212,19 @@ class Options(usage.Options):
         self["https"].append(description)
 
     def postOptions(self) -> None:
+        self._checkListeners()
+        self._checkTLS()
+        self._checkWorkers()
+        self._checkReload()
+
+        try:
+            self["loaded-fingerprint"] = directoryFingerprint(self["config"])
+            self["registry"] = loadDirectory(self["config"])
+        except InvalidConfiguration as e:
+            raise usage.UsageError(str(e)) from None
+        self._checkDnsOptions()
+
+    def _checkListeners(self) -> None:
         if not self["http"] and not self["https"]:
             self["http"] = [DEFAULT_HTTP]
             self["https"] = [DEFAULT_HTTPS]
@@ -222,14 +235,15 @@ class Options(usage.Options):
                     "certificates, so give a plain endpoint such as tcp:443"
                 )
         _checkEndpoints(self)
+        self["setup-path"] = _checkSetupPath(self["setup-path"])
+
+    def _checkTLS(self) -> None:
         if bool(self["tls-certificate"]) != bool(self["tls-key"]):
             raise usage.UsageError("--tls-certificate and --tls-key must be given together")
-        self._checkWorkers()
         if bool(self["profile-signing-certificate"]) != bool(self["profile-signing-key"]):
             raise usage.UsageError(
                 "--profile-signing-certificate and --profile-signing-key must be given together"
             )
-        self["setup-path"] = _checkSetupPath(self["setup-path"])
         self["labels"] = _labels(self["tls-names"])
         self["policy"] = TLSPolicy(self["tls-min-version"], self["tls-ciphers"])
         try:
@@ -237,6 +251,8 @@ class Options(usage.Options):
         except InvalidPolicy as e:
             raise usage.UsageError(str(e)) from None
         self["acme"] = self._acmeSettings()
+
+    def _checkReload(self) -> None:
         if self["watch"] not in WATCH_MODES:
             raise usage.UsageError(
                 f"--watch must be one of {', '.join(WATCH_MODES)}, not {self['watch']!r}"
@@ -245,12 +261,6 @@ class Options(usage.Options):
             raise usage.UsageError(
                 f"--poll-interval must be a positive number of seconds, not {self['poll-interval']}"
             )
-        try:
-            self["loaded-fingerprint"] = directoryFingerprint(self["config"])
-            self["registry"] = loadDirectory(self["config"])
-        except InvalidConfiguration as e:
-            raise usage.UsageError(str(e)) from None
-        self._checkDnsOptions()
 
     def _checkDnsOptions(self) -> None:
         try:

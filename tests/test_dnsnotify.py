@@ -236,18 +236,18 @@ class DnsServiceTests(SynchronousTestCase):
 
     def acknowledgeAll(self) -> None:
         """
-        Answer every NOTIFY sent so far, and forget them.
+        Acknowledge every NOTIFY sent so far, and forget them.
         """
         port = self.notifyPort()
         messages = sent(port.transport)
-        # Clear first: each answer lets a queued NOTIFY go out at once.
+        # Clear first: each acknowledgement lets a queued NOTIFY go out at once.
         port.transport.written.clear()
         for message, address in messages:
             acknowledge(port.protocol, message, address)
 
     def drainNotify(self) -> list[bytes]:
         """
-        Answer every NOTIFY, including those queued behind the limit of
+        Acknowledge every NOTIFY, including those queued behind the limit of
         messages waiting at once, and return the zone names in send order.
         """
         names: list[bytes] = []

@@ -19,7 +19,7 @@ from twisted.web.client import Agent, BrowserLikePolicyForHTTPS, HTTPConnectionP
 
 from .running import EXAMPLE_CONFIG, ROOT, TWISTD, RunningService, startMailfront
 
-# What the example configuration says, written out by hand: the test
+# The example configuration's settings, written out by hand: the test
 # compares the served XML against these values, not against the renderer.
 _HOSTING = {
     "incoming": [
@@ -89,7 +89,7 @@ class AutoconfigEndToEndTests(TestCase):
     async def test_httpsAndHttp(self) -> None:
         """
         Both URLs, over HTTPS with the generated certificate verified and over
-        plain HTTP, answer each domain with its own servers.
+        plain HTTP, serve each domain with its own servers.
         """
         https = f"https://127.0.0.1:{self.service.httpsPort}"
         http = f"http://127.0.0.1:{self.service.httpPort}"
@@ -134,7 +134,7 @@ class TacEndToEndTests(TestCase):
 
     async def test_tac(self) -> None:
         """
-        The tac file's service answers Autoconfig over plain HTTP.
+        The tac file's service serves Autoconfig over plain HTTP.
         """
         service = startMailfront(self, tac=os.path.join(ROOT, "mailfront.tac"))
         client = HTTPClient(Agent(reactor, pool=HTTPConnectionPool(reactor, persistent=False)))

@@ -26,8 +26,8 @@ class ParseUntrustedTests(SynchronousTestCase):
 
     def test_externalDTDNotRead(self) -> None:
         """
-        An external DTD naming a local file is answered by the empty
-        resolver, so the file's entity never reaches the document, and the
+        An external DTD naming a local file is resolved to empty text by
+        the resolver, so the file's entity never reaches the document, and the
         document is rejected for its DOCTYPE.
         """
         document = (
@@ -44,8 +44,8 @@ class ParseUntrustedTests(SynchronousTestCase):
 
     def test_parameterEntityNotRead(self) -> None:
         """
-        An external parameter entity is answered by the empty resolver
-        instead of being loaded from disk.
+        An external parameter entity is resolved to empty text instead of
+        being loaded from disk.
         """
         document = (
             f'<!DOCTYPE c [<!ENTITY % ext SYSTEM "file://{self.secretPath}"> %ext;]>'

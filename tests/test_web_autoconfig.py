@@ -35,7 +35,7 @@ class _Response:
 
 class AutoconfigResourceTests(SynchronousTestCase):
     """
-    The Autoconfig URLs answer as Thunderbird and the draft expect.
+    The Autoconfig URLs respond as Thunderbird and the draft expect.
     """
 
     def setUp(self) -> None:
@@ -96,8 +96,8 @@ class AutoconfigResourceTests(SynchronousTestCase):
 
     def test_placeholdersKept(self) -> None:
         """
-        The answer leaves placeholders for the client and never contains the
-        address it was asked about.
+        The response leaves placeholders for the client and never contains
+        the requested address.
         """
         response = self.get(
             "https://example.com/mail/config-v1.1.xml?emailaddress=fred%2Blists%40example.com"
@@ -126,7 +126,7 @@ class AutoconfigResourceTests(SynchronousTestCase):
 
     def test_headers(self) -> None:
         """
-        The answer is UTF-8 XML with a media type Thunderbird accepts.
+        The response is UTF-8 XML with a media type Thunderbird accepts.
         """
         response = self.get("https://example.com/mail/config-v1.1.xml")
         self.assertEqual(response.header(b"content-type"), b"application/xml; charset=utf-8")

@@ -27,7 +27,7 @@ class InvalidName(ValueError):
     """
     A domain name or email address that cannot be normalized.
 
-    The message says what is wrong with the value, in words fit for an
+    The message states what is wrong with the value, in words fit for an
     operator or an HTTP error body.
     """
 

@@ -31,7 +31,7 @@ __all__ = [
     "renderAutoconfig",
 ]
 
-#: Media type of the answer. Thunderbird accepts a body only if the type
+#: Media type of the response. Thunderbird accepts a body only if the type
 #: starts with C{text/xml} or C{application/xml}, in lower case.
 CONTENT_TYPE = b"application/xml; charset=utf-8"
 
@@ -153,7 +153,7 @@ def buildDocument(provider: Provider, domain: str) -> etree._Element:
 
     @param provider: The effective provider of the domain.
     @param domain: The A-label domain, used as C{emailProvider/@id} and as the
-        only C{domain} element, so the answer never lists a hosting
+        only C{domain} element, so the response never lists a hosting
         provider's other customers.
     """
     root = etree.Element("clientConfig", version="1.1")

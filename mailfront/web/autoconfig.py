@@ -20,7 +20,7 @@ __all__ = ["AutoconfigResource", "PATHS"]
 #: Paths clients request, in the lower case the router compares.
 PATHS = (b"/mail/config-v1.1.xml", b"/.well-known/autoconfig/mail/config-v1.1.xml")
 
-#: How long clients and caches may keep an answer, in seconds. Short, so a
+#: How long clients and caches may keep a response, in seconds. Short, so a
 #: changed configuration reaches clients soon after a reload.
 CACHE_SECONDS = 300
 
@@ -98,7 +98,7 @@ class AutoconfigResource(Resource):
 
     def render_OPTIONS(self, request: IRequest) -> bytes:
         """
-        Answer a CORS preflight from browser-based setup tools.
+        Respond to a CORS preflight from browser-based setup tools.
         """
         request.protocolName = "autoconfig"  # type: ignore[attr-defined]
         request.setResponseCode(204)

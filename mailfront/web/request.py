@@ -14,7 +14,7 @@ __all__ = ["queryParameter", "requestHost", "BadRequest"]
 
 class BadRequest(ValueError):
     """
-    A request that cannot be answered; the message is the one-line reason
+    A request that cannot be served. The message is the one-line reason
     sent to the client.
     """
 
